@@ -1,0 +1,58 @@
+# Two commands for everyone:  `make lab` (students) and `make test` (everything is checked).
+# Instructors: release, autograde, feedback, grades (see README.md).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
+ASSIGNMENT ?= $(ASSIGNMENTS)
+
+# PyTorch: the CPU build on Linux without an NVIDIA GPU (a few hundred MB instead of several GB).
+# For the CUDA build: make lab TORCH_INDEX=https://download.pytorch.org/whl/cu126 (or TORCH_INDEX= for PyPI's).
+TORCH_SPEC ?= torch==2.13.0
+ifeq ($(shell uname -s),Linux)
+ifeq ($(shell command -v nvidia-smi),)
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+endif
+endif
+
+.PHONY: lab test test-slow release figures autograde feedback grades clean
+
+$(BIN)/activate:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed: set PYTHON=python3.x"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+# Reinstall whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml $(BIN)/activate
+	$(BIN)/python -m pip install --retries 1 --timeout 20 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $@
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow" --nbval-lax tests solutions
+
+test-slow: $(VENV)/.installed
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m slow tests
+
+figures: $(VENV)/.installed
+	$(BIN)/python assets/figures.py
+
+release: $(VENV)/.installed
+	for a in $(ASSIGNMENT); do $(BIN)/nbgrader generate_assignment "$$a" --force || exit 1; done
+
+autograde: $(VENV)/.installed
+	for a in $(ASSIGNMENT); do $(BIN)/nbgrader autograde "$$a" || exit 1; done
+
+feedback: $(VENV)/.installed
+	for a in $(ASSIGNMENT); do $(BIN)/nbgrader generate_feedback "$$a" && $(BIN)/nbgrader release_feedback "$$a" || exit 1; done
+
+grades: $(VENV)/.installed
+	$(BIN)/nbgrader export --to grading/grades.csv
+	@echo "grades written to grading/grades.csv"
+
+clean:
+	rm -rf grading .pytest_cache

@@ -1,0 +1,114 @@
+"""Draw every figure the lessons show.  Run: python assets/figures.py [OUTPUT_DIR]"""
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Circle, FancyArrowPatch, Rectangle  # noqa: E402
+
+INPUT, HIDDEN, OUTPUT, INK = "#cfe3f7", "#fde2c4", "#d5f0d0", "#333333"
+
+
+def _canvas(width, height):
+    fig, ax = plt.subplots(figsize=(width, height), dpi=120)
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return fig, ax
+
+
+def _node(ax, x, y, text, color, r=0.32):
+    ax.add_patch(Circle((x, y), r, facecolor=color, edgecolor=INK, linewidth=1.5))
+    ax.text(x, y, text, ha="center", va="center", fontsize=13)
+
+
+def _arrow(ax, start, end, label=None, offset=(0, 0.12)):
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14, color=INK,
+                                 linewidth=1.2, shrinkA=22, shrinkB=22))
+    if label:
+        x, y = (start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1]
+        ax.text(x, y, label, ha="center", va="bottom", fontsize=12, color="#1f4e9c")
+
+
+def neuron():
+    """One neuron: inputs times weights, summed with the bias, through an activation."""
+    fig, ax = _canvas(8, 4)
+    inputs = [(1.0, 3.2, "$x_1$", "$w_1$"), (1.0, 2.0, "$x_2$", "$w_2$"), (1.0, 0.8, "$x_3$", "$w_3$")]
+    for x, y, name, weight in inputs:
+        _node(ax, x, y, name, INPUT)
+        _arrow(ax, (x, y), (4.0, 2.0), weight, offset=(-0.5, 0.12))
+    _node(ax, 4.0, 3.6, "$b$", INPUT, r=0.28)
+    _arrow(ax, (4.0, 3.6), (4.0, 2.0))
+    _node(ax, 4.0, 2.0, r"$\Sigma$", HIDDEN, r=0.42)
+    _node(ax, 5.7, 2.0, "$f$", HIDDEN)
+    _arrow(ax, (4.0, 2.0), (5.7, 2.0))
+    _arrow(ax, (5.7, 2.0), (7.3, 2.0))
+    ax.text(7.35, 2.0, "$y$", ha="left", va="center", fontsize=14)
+    ax.text(4.0, 0.35, r"$y = f\left(\sum_i w_i x_i + b\right)$", ha="center", fontsize=14)
+    return fig
+
+
+def tensor_ranks():
+    """Tensors of rank 0 (scalar), 1 (vector), 2 (matrix) and 3, with their shapes."""
+    fig, ax = _canvas(11, 4.8)
+
+    def cells(x0, y0, rows, cols, color, size=0.45):
+        for r in range(rows):
+            for c in range(cols):
+                ax.add_patch(Rectangle((x0 + c * size, y0 - (r + 1) * size), size, size,
+                                       facecolor=color, edgecolor=INK, linewidth=1.2))
+
+    cells(0.6, 2.6, 1, 1, INPUT)
+    cells(2.0, 3.3, 4, 1, INPUT)
+    cells(3.6, 3.3, 4, 3, INPUT)
+    for depth in range(3, 0, -1):
+        cells(6.3 + depth * 0.3, 3.3 + depth * 0.3, 4, 3, [INPUT, HIDDEN, OUTPUT][depth - 1])
+    labels = [(0.83, "rank 0\nscalar\nshape ()"), (2.23, "rank 1\nvector\nshape (4,)"),
+              (4.28, "rank 2\nmatrix\nshape (4, 3)"), (7.3, "rank 3\nshape (3, 4, 3)")]
+    for x, text in labels:
+        ax.text(x, 0.1, text, ha="center", va="bottom", fontsize=11)
+    return fig
+
+
+def two_layer_network():
+    """Input, hidden and output layers, with the weight matrices W1 and W2 between them."""
+    fig, ax = _canvas(8, 4.4)
+    layers = [(1.2, [3.4, 2.2, 1.0], "$x_{}$", INPUT), (4.0, [2.8, 1.6], "$h_{}$", HIDDEN),
+              (6.8, [2.2], "$y$", OUTPUT)]
+    for (x0, ys0, _, _), (x1, ys1, _, _) in zip(layers, layers[1:]):
+        for y0 in ys0:
+            for y1 in ys1:
+                _arrow(ax, (x0, y0), (x1, y1))
+    for x, ys, name, color in layers:
+        for i, y in enumerate(ys, start=1):
+            _node(ax, x, y, name.format(i), color)
+    ax.text(2.6, 3.7, "$W_1$ (3×2), $B_1$", ha="center", fontsize=13, color="#1f4e9c")
+    ax.text(5.4, 3.2, "$W_2$ (2×1), $B_2$", ha="center", fontsize=13, color="#1f4e9c")
+    for x, text in [(1.2, "input"), (4.0, "hidden"), (6.8, "output")]:
+        ax.text(x, 0.15, text, ha="center", fontsize=12)
+    return fig
+
+
+FIGURES = {"neuron.png": neuron, "tensor_ranks.png": tensor_ranks, "two_layer_network.png": two_layer_network}
+
+
+def draw_all(out_dir):
+    """Write every figure in FIGURES to ``out_dir``; return the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, draw in FIGURES.items():
+        fig = draw()
+        path = out_dir / name
+        fig.savefig(path, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in draw_all(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent):
+        print(path)

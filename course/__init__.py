@@ -1,0 +1,1 @@
+"""Code the course notebooks import: device choice and the checks tests use."""

@@ -1,0 +1,90 @@
+"""Checks used by the notebooks' tests; every failure says what was expected and the likely mistake."""
+import torch
+
+
+def seeded_randn(*shape, seed, device="cpu", dtype=torch.float32):
+    """Standard-normal tensor drawn on the CPU from ``seed``, then moved: identical on every device."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=generator, dtype=dtype).to(device)
+
+
+def check_tensor(actual, name):
+    """Fail unless ``actual`` is a tensor."""
+    if not isinstance(actual, torch.Tensor):
+        raise AssertionError(f"{name} should be a torch.Tensor but is {type(actual).__name__}: "
+                             "did you forget a `return`, or return a Python number?")
+
+
+def check_shape(actual, expected, name, hints=None):
+    """Fail unless ``actual`` has shape ``expected``; ``hints`` maps a wrong shape to what probably caused it."""
+    check_tensor(actual, name)
+    got, want = tuple(actual.shape), tuple(expected)
+    if got != want:
+        hint = (hints or {}).get(got)
+        raise AssertionError(f"{name}: expected shape {want} but got {got}" + (f": {hint}" if hint else ""))
+
+
+def check_device(actual, device, name):
+    """Fail unless ``actual`` lives on ``device``."""
+    check_tensor(actual, name)
+    if torch.device(actual.device) != torch.device(device):
+        raise AssertionError(
+            f"{name} is on {actual.device} but the inputs were on {device}: create new tensors with "
+            "`device=x.device` (or `torch.zeros_like(x)` and friends) so the code runs on any device"
+        )
+
+
+def tolerance(device):
+    """(rtol, atol) that float32 results meet on ``device``: CUDA may use TF32 for matmuls and convolutions."""
+    return (2e-3, 2e-3) if torch.device(device).type == "cuda" else (1e-4, 1e-5)
+
+
+def _close(a, b, rtol, atol):
+    return a.shape == b.shape and torch.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _short(t):
+    flat = t.flatten()
+    text = ", ".join(f"{v:.4f}" for v in flat[:6].tolist())
+    return f"[{text}{', ...' if flat.numel() > 6 else ''}]"
+
+
+def check_close(actual, expected, name, mistakes=None, shape_hints=None, nan_hint=None, rtol=None, atol=None):
+    """Fail unless ``actual`` matches ``expected`` in shape and value (compared in float64 on the CPU).
+
+    ``mistakes`` maps a hint to the value a known mistake produces: when ``actual`` equals one
+    of them, that hint is the message. ``shape_hints`` does the same for wrong shapes, and
+    ``nan_hint`` replaces the message for an unexpected nan.
+    """
+    expected = torch.as_tensor(expected)
+    check_shape(actual, expected.shape, name, shape_hints)
+    default_rtol, default_atol = tolerance(actual.device)
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
+    got = actual.detach().to("cpu", torch.float64)
+    want = expected.detach().to("cpu", torch.float64)
+    if _close(got, want, rtol, atol):
+        return
+    if torch.isnan(got).any() and not torch.isnan(want).any():
+        raise AssertionError(f"{name} contains nan: " + (nan_hint or "a value overflowed to inf "
+                             "(exp of a large number?) or you divided 0 by 0"))
+    for hint, wrong in (mistakes or {}).items():
+        wrong = torch.as_tensor(wrong).detach().to("cpu", torch.float64)
+        if _close(got, wrong, rtol, atol):
+            raise AssertionError(f"{name} is wrong: {hint}")
+    raise AssertionError(f"{name}: expected {_short(want)} but got {_short(got)}")
+
+
+def call(function, *args, name, hints=None):
+    """Return ``function(*args)``; an exception becomes a failure naming the call and, where known, the cause.
+
+    ``hints`` maps a piece of the error message to the likely mistake behind it.
+    """
+    try:
+        return function(*args)
+    except NotImplementedError:
+        raise AssertionError(f"{name}: not implemented yet. Replace `raise NotImplementedError()` "
+                             "with your code") from None
+    except Exception as error:  # the student's code may raise anything
+        hint = next((h for key, h in (hints or {}).items() if key in str(error)), None)
+        raise AssertionError(f"{name} raised {type(error).__name__}: {error}" + (f". {hint}" if hint else "")) from None

@@ -1,0 +1,1 @@
+"""Grading tooling: nbgrader plugins and the harness that tests the tests."""

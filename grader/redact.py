@@ -1,0 +1,40 @@
+"""Feedback without the answers: hide hidden tests from students, keep their failure messages."""
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import is_grade, is_solution
+from traitlets import Unicode
+
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def redact_source(source, placeholder):
+    """``source`` with each hidden-test region replaced by ``placeholder``; (new source, found any)."""
+    kept, hiding, found = [], False, False
+    for line in source.splitlines():
+        if BEGIN in line:
+            hiding, found = True, True
+            indent = line[: len(line) - len(line.lstrip())]
+            kept.append(indent + placeholder)
+        elif END in line:
+            hiding = False
+        elif not hiding:
+            kept.append(line)
+    return "\n".join(kept), found
+
+
+class RedactHiddenTests(NbGraderPreprocessor):
+    """Replace hidden tests in feedback with a placeholder and shorten their errors to the message.
+
+    A traceback would print the hidden test's source lines, so an error keeps only
+    ``ErrorName: message``; the check helpers put the likely mistake in that message.
+    """
+
+    placeholder = Unicode("# (hidden tests: not shown)").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell):
+            cell.source, found = redact_source(cell.source, self.placeholder)
+            if found:
+                for output in cell.get("outputs", []):
+                    if output.output_type == "error":
+                        output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources
