@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9][0-9]_*))
 ASSIGNMENT ?= $(ASSIGNMENTS)
+# nbgrader runs helpers (alembic) from PATH: use the virtual environment's.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 # PyTorch: the CPU build on Linux without an NVIDIA GPU (a few hundred MB instead of several GB).
 # For the CUDA build: make lab TORCH_INDEX=https://download.pytorch.org/whl/cu126 (or TORCH_INDEX= for PyPI's).

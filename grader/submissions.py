@@ -1,0 +1,47 @@
+"""Build submissions the way students would: blank, completed from the source, or with a known mistake."""
+import copy
+
+import nbformat
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+
+
+def read(path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def answer_cells(nb):
+    """The cells students write in, by grade_id."""
+    return {grade_id(c): c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+
+
+def test_cells(nb):
+    """The graded test cells, by grade_id, with their points."""
+    return {grade_id(c): c.metadata.nbgrader["points"] for c in nb.cells
+            if c.get("metadata", {}).get("nbgrader", {}).get("grade") and not c.metadata.nbgrader.get("solution")}
+
+
+def strip_markers(source):
+    """A solution cell's source as a student would type it: without the BEGIN/END SOLUTION lines."""
+    return "\n".join(line for line in source.splitlines() if line.strip() not in (BEGIN, END))
+
+
+def with_answers(released, answers):
+    """A copy of the released notebook with answer cells replaced: ``answers`` maps grade_id to code."""
+    nb = copy.deepcopy(released)
+    cells = answer_cells(nb)
+    unknown = set(answers) - set(cells)
+    if unknown:
+        raise KeyError(f"no answer cell with grade_id {sorted(unknown)}; answer cells are {sorted(cells)}")
+    for key, code in answers.items():
+        cells[key].source = code
+    return nb
+
+
+def completed(released, source):
+    """The released notebook with every answer cell filled in from the instructor's source."""
+    return with_answers(released, {key: strip_markers(cell.source) for key, cell in answer_cells(source).items()})
