@@ -30,11 +30,18 @@ class RedactHiddenTests(NbGraderPreprocessor):
 
     placeholder = Unicode("# (hidden tests: not shown)").tag(config=True)
 
+    @staticmethod
+    def message(error):
+        """The one line a student sees for an error in a test cell."""
+        if error.ename == "NotImplementedError" and not error.evalue:
+            return "NotImplementedError: an answer this test needs is not written yet (it still raises NotImplementedError)"
+        return f"{error.ename}: {error.evalue}"
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell):
             cell.source, found = redact_source(cell.source, self.placeholder)
             if found:
                 for output in cell.get("outputs", []):
                     if output.output_type == "error":
-                        output.traceback = [f"{output.ename}: {output.evalue}"]
+                        output.traceback = [self.message(output)]
         return cell, resources

@@ -1,0 +1,41 @@
+"""Shared fixtures: every lesson graded once through real nbgrader (blank, solution, each mutant)."""
+import pytest
+
+from grader import autograde, submissions
+from lessons import lesson_mutants, released, source
+
+BROKEN = "{ this is not a notebook"
+
+
+def lesson_submissions(lesson):
+    """Student id -> submission: blank, the full solution, one per mutant, and a corrupt file."""
+    rel, src = released(lesson), source(lesson)
+    answers = {key: submissions.strip_markers(cell.source) for key, cell in submissions.answer_cells(src).items()}
+    subs = {"blank": rel, "solution": submissions.completed(rel, src), "broken": BROKEN}
+    for mutant in lesson_mutants(lesson):
+        subs[f"mutant-{mutant.id}"] = submissions.with_answers(rel, {**answers, mutant.cell: mutant.code})
+    return subs
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """lesson -> (student id -> Result): each lesson is autograded once per test session, on demand."""
+    cache = {}
+
+    def get(lesson):
+        if lesson not in cache:
+            results, _ = autograde.grade(lesson, lesson_submissions(lesson), tmp_path_factory.mktemp(lesson))
+            cache[lesson] = results
+        return cache[lesson]
+
+    return get
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the mutation report that test_mutation_report attached to its results."""
+    lines = [value for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+             for key, value in getattr(report, "user_properties", []) if key == "mutation report"]
+    if lines:
+        terminalreporter.write_sep("=", "mutation report")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)

@@ -1,0 +1,73 @@
+"""What the tests know about the lessons: ids, paths, notebooks and mutants."""
+import re
+import struct
+from functools import lru_cache
+from pathlib import Path
+
+from grader import mutants, submissions
+
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENT_IDS = ["01_tensors", "02_forward_pass", "03_numpy_interop", "04_backprop_vs_autograd",
+                  "05_nn_module", "06_optimizers", "07_mnist_lab"]
+LESSONS = sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir() and p.name[:2].isdigit())
+
+
+def source_path(lesson):
+    return REPO / "solutions" / lesson / f"{lesson}.ipynb"
+
+
+def release_path(lesson):
+    return REPO / "notebooks" / lesson / f"{lesson}.ipynb"
+
+
+@lru_cache(maxsize=None)
+def source(lesson):
+    return submissions.read(source_path(lesson))
+
+
+@lru_cache(maxsize=None)
+def released(lesson):
+    return submissions.read(release_path(lesson))
+
+
+@lru_cache(maxsize=None)
+def lesson_mutants(lesson):
+    nb = source(lesson)
+    return mutants.load(REPO / "tests" / "mutants" / f"{lesson}.yml",
+                        submissions.answer_cells(nb), submissions.test_cells(nb))
+
+
+def marked_lines(source_text, begin, end):
+    """The lines between ``begin`` and ``end`` markers."""
+    lines, inside = [], False
+    for line in source_text.splitlines():
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return lines
+
+
+def secret_lines(lesson, kinds=("HIDDEN TESTS", "SOLUTION")):
+    """Lines of hidden tests and/or solutions that appear nowhere else in the source: none may reach a student."""
+    secret, public = set(), set()
+    for cell in source(lesson).cells:
+        marked = [line for kind in kinds for line in marked_lines(cell.source, f"### BEGIN {kind}", f"### END {kind}")]
+        secret.update(line.strip() for line in marked)
+        public.update(line.strip() for line in cell.source.splitlines() if line not in marked)
+    return {line for line in secret - public if len(line) > 12 and not line.startswith("#")}
+
+
+def image_refs(nb):
+    """Paths of the images markdown cells show (markdown or <img> syntax), relative to the notebook."""
+    pattern = re.compile(r"!\[[^\]]*\]\(([^)\s]+)|<img[^>]*src=[\"']([^\"']+)")
+    return [a or b for cell in nb.cells if cell.cell_type == "markdown" for a, b in pattern.findall(cell.source)]
+
+
+def png_size(path):
+    """(width, height) of a PNG file; fails unless it is one."""
+    data = path.read_bytes()[:24]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])

@@ -1,0 +1,102 @@
+"""The check helpers and device choice that every hidden test relies on."""
+import pytest
+import torch
+
+from course import checks, devices
+
+
+def test_check_close_accepts_a_match_and_names_a_known_mistake():
+    checks.check_close(torch.tensor([[0.15951]]), [[0.1595]], "y", atol=1e-4)
+    with pytest.raises(AssertionError, match="y is wrong: did you forget the bias"):
+        checks.check_close(torch.tensor([[0.1214]]), [[0.1595]], "y", atol=1e-4,
+                           mistakes={"did you forget the bias?": [[0.1214]]})
+
+
+def test_check_close_reports_expected_and_actual_values():
+    with pytest.raises(AssertionError, match=r"y: expected \[1.0000, 2.0000\] but got \[1.0000, 3.0000\]"):
+        checks.check_close(torch.tensor([1.0, 3.0]), [1.0, 2.0], "y")
+
+
+def test_shape_hint_names_the_mistake():
+    with pytest.raises(AssertionError, match=r"expected shape \(1, 1\) but got \(1, 5\): did you forget to sum"):
+        checks.check_close(torch.ones(1, 5), [[1.0]], "y", shape_hints={(1, 5): "did you forget to sum the products?"})
+
+
+def test_nan_gets_its_own_message():
+    with pytest.raises(AssertionError, match="contains nan: subtract the max"):
+        checks.check_close(torch.tensor([float("nan")]), [0.5], "p", nan_hint="subtract the max")
+
+
+def test_non_tensor_results_are_explained():
+    with pytest.raises(AssertionError, match="should be a torch.Tensor but is NoneType"):
+        checks.check_shape(None, (1,), "y")
+
+
+def test_call_turns_errors_into_hints():
+    def hard_coded(x):
+        return x.view(64, -1)
+
+    with pytest.raises(AssertionError, match="raised RuntimeError: .*invalid for input of size.*use images.shape"):
+        checks.call(hard_coded, torch.ones(5, 784), name="forward",
+                    hints={"invalid for input of size": "use images.shape[0]"})
+
+    def blank(x):
+        raise NotImplementedError()
+
+    with pytest.raises(AssertionError, match="not implemented yet"):
+        checks.call(blank, 1, name="f")
+
+
+def test_check_device_explains_how_to_fix():
+    checks.check_device(torch.ones(1), torch.device("cpu"), "y")
+    with pytest.raises(AssertionError, match="device=x.device"):
+        checks.check_device(torch.ones(1), torch.device("meta"), "y")
+
+
+def test_seeded_inputs_do_not_depend_on_the_global_seed():
+    torch.manual_seed(0)
+    a = checks.seeded_randn(3, seed=1)
+    torch.manual_seed(99)
+    assert torch.equal(a, checks.seeded_randn(3, seed=1))
+    assert checks.seeded_randn(2, seed=1, dtype=torch.float64).dtype == torch.float64
+
+
+def test_cuda_is_reported_as_skipped_without_a_gpu(monkeypatch, capsys):
+    monkeypatch.delenv(devices.ENV_VAR, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    seen = []
+    devices.on_each_device(seen.append)
+    assert seen == [torch.device("cpu")]
+    assert "cuda skipped: no GPU here" in capsys.readouterr().out
+
+
+def test_cuda_is_checked_when_available(monkeypatch, capsys):
+    monkeypatch.delenv(devices.ENV_VAR, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    seen = []
+    devices.on_each_device(seen.append)
+    assert seen == [torch.device("cpu"), torch.device("cuda")]
+    assert "skipped" not in capsys.readouterr().out
+
+
+def test_course_device_forces_one_device(monkeypatch):
+    monkeypatch.setenv(devices.ENV_VAR, "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert devices.devices_to_check() == ([torch.device("cpu")], {})
+    assert devices.default_device() == torch.device("cpu")
+
+
+def test_course_device_errors_say_what_to_do(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv(devices.ENV_VAR, "cuda")
+    with pytest.raises(RuntimeError, match="unset it, or install the CUDA build"):
+        devices.default_device()
+    monkeypatch.setenv(devices.ENV_VAR, "gpu")
+    with pytest.raises(ValueError, match="use 'cpu' or 'cuda'"):
+        devices.devices_to_check()
+
+
+def test_tolerance_is_looser_on_cuda_for_tf32():
+    cpu_rtol, _ = checks.tolerance("cpu")
+    cuda_rtol, _ = checks.tolerance("cuda")
+    assert cuda_rtol > cpu_rtol

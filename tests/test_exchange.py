@@ -1,0 +1,52 @@
+"""The full nbgrader cycle through a real exchange: release, fetch, submit, collect, grade, feedback, export."""
+import csv
+
+import nbformat
+
+from grader import autograde, submissions
+from lessons import image_refs, png_size, source
+
+LESSON = "02_forward_pass"
+COURSE = "pytorch-course"
+
+
+def test_full_cycle_through_the_exchange(tmp_path):
+    exchange, cache, home = tmp_path / "exchange", tmp_path / "cache", tmp_path / "student"
+    exchange.mkdir()
+    home.mkdir()
+    instructor = autograde.scratch_course(tmp_path / "instructor", exchange=exchange)
+    shared = [f"--Exchange.root={exchange}", f"--Exchange.cache={cache}"]
+    student = [f"--course={COURSE}", *shared]
+
+    def run(where, *args):
+        return autograde.nbgrader(where, *args)
+
+    run(instructor, "generate_assignment", LESSON, "--force")
+    run(instructor, "release_assignment", LESSON, *shared)
+    run(home, "fetch_assignment", LESSON, *student)
+
+    # What the student received renders its images: the release carried them along.
+    fetched = home / LESSON / f"{LESSON}.ipynb"
+    nb = submissions.read(fetched)
+    refs = image_refs(nb)
+    assert refs, "lesson 02 shows figures"
+    for ref in refs:
+        assert png_size(fetched.parent / ref)[0] > 0, f"{ref} did not reach the student"
+
+    nbformat.write(submissions.completed(nb, source(LESSON)), str(fetched))
+    run(home, "submit", LESSON, *student)
+    run(instructor, "collect", LESSON, *shared)
+    run(instructor, "autograde", LESSON)
+    run(instructor, "generate_feedback", LESSON)
+    run(instructor, "release_feedback", LESSON, *shared)
+    run(home, "fetch_feedback", LESSON, *student)
+
+    feedback = list((home / LESSON / "feedback").glob(f"*/{LESSON}.html"))
+    assert len(feedback) == 1, "the student should have received one feedback file"
+    text = feedback[0].read_text()
+    assert "(hidden tests: not shown)" in text and "BEGIN HIDDEN TESTS" not in text
+
+    run(instructor, "export", "--to", str(tmp_path / "grades.csv"))
+    rows = list(csv.DictReader(open(tmp_path / "grades.csv")))
+    total = sum(submissions.test_cells(source(LESSON)).values())
+    assert [(r["assignment"], float(r["score"]), float(r["max_score"])) for r in rows] == [(LESSON, total, total)]

@@ -1,0 +1,94 @@
+"""One source of truth: solutions/ is the source, notebooks/ its exact nbgrader release, nothing leaks."""
+import filecmp
+
+import nbformat
+import pytest
+
+from grader import autograde, submissions
+from lessons import (ASSIGNMENT_IDS, LESSONS, REPO, image_refs, png_size, release_path, released, secret_lines,
+                     source, source_path)
+
+
+def test_lessons_use_the_course_ids():
+    assert LESSONS, "no lessons found in solutions/"
+    assert set(LESSONS) <= set(ASSIGNMENT_IDS), f"unknown assignment ids: {set(LESSONS) - set(ASSIGNMENT_IDS)}"
+    for lesson in LESSONS:
+        assert source_path(lesson).exists(), f"solutions/{lesson}/ must hold {lesson}.ipynb"
+        assert release_path(lesson).exists(), f"notebooks/{lesson}/{lesson}.ipynb is missing: run `make release`"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_sources_are_committed_without_outputs(lesson):
+    dirty = [i for i, cell in enumerate(source(lesson).cells)
+             if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)]
+    assert not dirty, (f"solutions/{lesson}: cells {dirty} have outputs: clear them "
+                       "(JupyterLab: Edit > Clear Outputs of All Cells) and save")
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_source_cells_are_well_formed(lesson):
+    nb = source(lesson)
+    nbformat.validate(nb)
+    for key, cell in submissions.answer_cells(nb).items():
+        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, key
+    tests = submissions.test_cells(nb)
+    assert len(tests) >= 5, f"{lesson} has {len(tests)} graded test cells: at least five exercises are expected"
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            assert meta["points"] > 0 and meta.get("locked"), meta["grade_id"]
+            assert "### BEGIN HIDDEN TESTS" in cell.source, f"{meta['grade_id']} has no hidden tests"
+            public = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+            assert public.strip(), f"{meta['grade_id']} has no public checks for students to run"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_release_is_regenerated_from_the_source(lesson, tmp_path):
+    autograde.scratch_course(tmp_path)
+    autograde.nbgrader(tmp_path, "generate_assignment", lesson, "--force")
+    fresh, committed = tmp_path / "release" / lesson, REPO / "notebooks" / lesson
+    stale = "notebooks/{} is out of date with solutions/{}: run `make release` and commit the result"
+    assert submissions.read(fresh / f"{lesson}.ipynb") == released(lesson), stale.format(lesson, lesson)
+    fresh_files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
+    committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
+    assert fresh_files == committed_files, stale.format(lesson, lesson)
+    for rel in fresh_files:
+        assert filecmp.cmp(fresh / rel, committed / rel, shallow=False), stale.format(lesson, lesson)
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_release_has_no_solutions_or_hidden_tests(lesson):
+    text = release_path(lesson).read_text()
+    for marker in ["BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"]:
+        assert marker not in text
+    all_source = "\n".join(cell.source for cell in released(lesson).cells)
+    leaked = sorted(line for line in secret_lines(lesson) if line in all_source)
+    assert not leaked, f"notebooks/{lesson} contains solution or hidden-test code: {leaked[:3]}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+@pytest.mark.parametrize("tree", ["solutions", "notebooks"])
+def test_images_resolve_next_to_the_notebook(lesson, tree):
+    folder = REPO / tree / lesson
+    nb = submissions.read(folder / f"{lesson}.ipynb")
+    for ref in image_refs(nb):
+        assert not ref.startswith(("/", "..", "http")), f"{ref}: images must live in the lesson folder to reach students"
+        width, height = png_size(folder / ref)
+        assert width > 0 and height > 0, ref
+    if tree == "solutions":  # lesson folders link to the figures the script draws; no copies
+        for path in (folder / "assets").iterdir():
+            assert path.is_symlink() and path.resolve().parent == REPO / "assets", (
+                f"{path} should be a relative symlink to ../../../assets/{path.name}")
+
+
+def test_figure_script_draws_every_figure_the_lessons_show(tmp_path):
+    import runpy
+
+    figures = runpy.run_path(str(REPO / "assets" / "figures.py"))
+    drawn = {p.name for p in figures["draw_all"](tmp_path)}
+    shown = {ref.split("/")[-1] for lesson in LESSONS for ref in image_refs(source(lesson))}
+    assert shown <= drawn, f"no drawing code for {shown - drawn}: add it to assets/figures.py"
+    committed = {p.name for p in (REPO / "assets").glob("*.png")}
+    assert drawn == committed, "assets/ is out of date: run `make figures`"
+    for name in drawn:
+        assert png_size(tmp_path / name)[0] > 100
