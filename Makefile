@@ -49,8 +49,13 @@ release: $(VENV)/.installed
 autograde: $(VENV)/.installed
 	for a in $(ASSIGNMENT); do $(BIN)/nbgrader autograde "$$a" || exit 1; done
 
+# Feedback goes to grading/feedback/, and to students through the exchange when there is one.
+EXCHANGE = $(or $(NBGRADER_EXCHANGE),/srv/nbgrader/exchange)
 feedback: $(VENV)/.installed
-	for a in $(ASSIGNMENT); do $(BIN)/nbgrader generate_feedback "$$a" && $(BIN)/nbgrader release_feedback "$$a" || exit 1; done
+	for a in $(ASSIGNMENT); do $(BIN)/nbgrader generate_feedback "$$a" --force || exit 1; done
+	@if [ -d "$(EXCHANGE)" ]; then \
+		for a in $(ASSIGNMENT); do $(BIN)/nbgrader release_feedback "$$a" || exit 1; done; \
+	else echo "Feedback is in grading/feedback/. No exchange at $(EXCHANGE), so none was released (set NBGRADER_EXCHANGE)."; fi
 
 grades: $(VENV)/.installed
 	$(BIN)/nbgrader export --to grading/grades.csv

@@ -18,8 +18,10 @@ c.CourseDirectory.submitted_directory = "grading/submitted"
 c.CourseDirectory.autograded_directory = "grading/autograded"
 c.CourseDirectory.feedback_directory = "grading/feedback"
 c.CourseDirectory.solution_directory = "grading/solution"
-c.CourseDirectory.db_url = "sqlite:///" + os.path.abspath(os.path.join(os.path.dirname(__file__), "grading", "gradebook.db"))
-c.NbGrader.logfile = "grading/nbgrader.log"
+GRADING = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grading")
+os.makedirs(GRADING, exist_ok=True)
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(GRADING, "gradebook.db")
+c.NbGrader.logfile = os.path.join(GRADING, "nbgrader.log")
 # Where release_assignment / fetch / submit / collect meet; override per machine with NBGRADER_EXCHANGE.
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 

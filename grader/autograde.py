@@ -60,6 +60,7 @@ def scratch_course(root, exchange=None):
         f"c.CourseDirectory.source_directory = {str(REPO / 'solutions')!r}",
         "c.CourseDirectory.release_directory = 'release'",
         f"c.CourseDirectory.db_url = 'sqlite:///{root / 'grading' / 'gradebook.db'}'",
+        f"c.NbGrader.logfile = {str(root / 'grading' / 'nbgrader.log')!r}",
     ]
     if exchange:
         lines.append(f"c.Exchange.root = {str(exchange)!r}")

@@ -44,4 +44,4 @@ def test_grading_folders_are_gitignored():
     config = (REPO / "nbgrader_config.py").read_text()
     for folder in ["submitted", "autograded", "feedback"]:
         assert f'"grading/{folder}"' in config
-    assert '"grading", "gradebook.db"' in config
+    assert 'os.path.join(GRADING, "gradebook.db")' in config
