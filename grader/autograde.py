@@ -49,8 +49,11 @@ def nbgrader(root, *args, check=True):
     return proc
 
 
-def scratch_course(root, exchange=None):
-    """Make ``root`` a course folder whose config is the course's, with every path inside ``root``."""
+def scratch_course(root, exchange=None, config=()):
+    """Make ``root`` a course folder whose config is the course's, with every path inside ``root``.
+
+    ``config`` adds lines of nbgrader config, such as shorter time limits.
+    """
     root = Path(root)
     (root / "grading").mkdir(parents=True, exist_ok=True)
     lines = [
@@ -64,12 +67,13 @@ def scratch_course(root, exchange=None):
     ]
     if exchange:
         lines.append(f"c.Exchange.root = {str(exchange)!r}")
+    lines.extend(config)
     (root / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
     return root
 
 
-def _grade_shard(root, assignment, submissions):
-    scratch_course(root)
+def _grade_shard(root, assignment, submissions, config):
+    scratch_course(root, config=config)
     nbgrader(root, "generate_assignment", assignment, "--force")
     for student, nb in submissions.items():
         folder = root / "grading" / "submitted" / student / assignment
@@ -95,17 +99,18 @@ def _grade_shard(root, assignment, submissions):
     return results, log
 
 
-def grade(assignment, submissions, workdir, shards=2):
+def grade(assignment, submissions, workdir, shards=2, config=()):
     """Autograde ``submissions`` (student id -> notebook) and return student id -> Result.
 
     A submission nbgrader could not grade maps to None. The work is split into ``shards``
-    scratch courses graded in parallel; returns (results, nbgrader's autograde logs).
+    scratch courses graded in parallel; ``config`` adds nbgrader config lines to each.
+    Returns (results, nbgrader's autograde logs).
     """
     students = sorted(submissions)
     groups = [students[i::shards] for i in range(shards) if students[i::shards]]
     with ThreadPoolExecutor(len(groups)) as pool:
         jobs = [pool.submit(_grade_shard, Path(workdir) / f"shard{i}", assignment,
-                            {s: submissions[s] for s in group}) for i, group in enumerate(groups)]
+                            {s: submissions[s] for s in group}, config) for i, group in enumerate(groups)]
         done = [job.result() for job in jobs]
     results = {k: v for shard_results, _ in done for k, v in shard_results.items()}
     return results, "\n".join(log for _, log in done)

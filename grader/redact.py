@@ -35,6 +35,9 @@ class RedactHiddenTests(NbGraderPreprocessor):
         """The one line a student sees for an error in a test cell."""
         if error.ename == "NotImplementedError" and not error.evalue:
             return "NotImplementedError: an answer this test needs is not written yet (it still raises NotImplementedError)"
+        if error.ename == "CellTimeoutError":
+            return ("CellTimeoutError: this test ran past its time limit: look for an endless loop, "
+                    "or a very slow step, in the code it calls")
         return f"{error.ename}: {error.evalue}"
 
     def preprocess_cell(self, cell, resources, index):

@@ -47,6 +47,12 @@ def test_blank_answers_get_a_readable_message():
     assert "not written yet" in nb.cells[0].outputs[0].traceback[0]
 
 
+def test_timeouts_get_a_readable_message():
+    error = new_output("error", ename="CellTimeoutError", evalue="", traceback=["..."])
+    nb, _ = RedactHiddenTests().preprocess(new_notebook(cells=[graded_cell(TEST_CELL, [error])]), {})
+    assert "ran past its time limit" in nb.cells[0].outputs[0].traceback[0]
+
+
 def test_cells_without_hidden_tests_keep_their_traceback():
     error = new_output("error", ename="AssertionError", evalue="", traceback=["line 1", "line 2"])
     nb, _ = RedactHiddenTests().preprocess(new_notebook(cells=[graded_cell("assert False", [error])]), {})
