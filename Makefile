@@ -18,7 +18,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 endif
 endif
 
-.PHONY: lab test test-slow release figures autograde feedback grades clean
+.PHONY: lab test release figures autograde feedback grades clean
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed: set PYTHON=python3.x"'
@@ -35,10 +35,7 @@ lab: $(VENV)/.installed
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow" --nbval-lax tests solutions
-
-test-slow: $(VENV)/.installed
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m slow tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax tests solutions
 
 figures: $(VENV)/.installed
 	$(BIN)/python assets/figures.py
@@ -46,20 +43,25 @@ figures: $(VENV)/.installed
 release: $(VENV)/.installed
 	for a in $(ASSIGNMENT); do $(BIN)/nbgrader generate_assignment "$$a" --force || exit 1; done
 
+# Lessons without submissions (or without graded ones, for feedback) are skipped with a note.
+HAS = if [ -z "$$(ls -d grading/$(1)/*/$$a 2>/dev/null)" ]; then echo "$$a: nothing in grading/$(1)/, skipped"; continue; fi
+
 autograde: $(VENV)/.installed
-	for a in $(ASSIGNMENT); do $(BIN)/nbgrader autograde "$$a" || exit 1; done
+	for a in $(ASSIGNMENT); do $(call HAS,submitted); $(BIN)/nbgrader autograde "$$a" || exit 1; done
 
 # Feedback goes to grading/feedback/, and to students through the exchange when there is one.
 EXCHANGE = $(or $(NBGRADER_EXCHANGE),/srv/nbgrader/exchange)
 feedback: $(VENV)/.installed
-	for a in $(ASSIGNMENT); do $(BIN)/nbgrader generate_feedback "$$a" --force || exit 1; done
+	for a in $(ASSIGNMENT); do $(call HAS,autograded); $(BIN)/nbgrader generate_feedback "$$a" --force || exit 1; done
 	@if [ -d "$(EXCHANGE)" ]; then \
-		for a in $(ASSIGNMENT); do $(BIN)/nbgrader release_feedback "$$a" || exit 1; done; \
+		for a in $(ASSIGNMENT); do $(call HAS,feedback); $(BIN)/nbgrader release_feedback "$$a" || exit 1; done; \
 	else echo "Feedback is in grading/feedback/. No exchange at $(EXCHANGE), so none was released (set NBGRADER_EXCHANGE)."; fi
 
 grades: $(VENV)/.installed
 	$(BIN)/nbgrader export --to grading/grades.csv
 	@echo "grades written to grading/grades.csv"
 
+# Caches only: grading/ holds submissions and grades, and is never removed by make.
 clean:
-	rm -rf grading .pytest_cache
+	rm -rf .pytest_cache
+	find . -name __pycache__ -not -path "./.venv/*" -prune -exec rm -rf {} +
