@@ -87,4 +87,4 @@ def call(function, *args, name, hints=None):
                              "with your code") from None
     except Exception as error:  # the student's code may raise anything
         hint = next((h for key, h in (hints or {}).items() if key in str(error)), None)
-        raise AssertionError(f"{name} raised {type(error).__name__}: {error}" + (f". {hint}" if hint else "")) from None
+        raise AssertionError(f"{name} raised {type(error).__name__} ({error})" + (f": {hint}" if hint else "")) from None

@@ -36,7 +36,7 @@ def test_call_turns_errors_into_hints():
     def hard_coded(x):
         return x.view(64, -1)
 
-    with pytest.raises(AssertionError, match="raised RuntimeError: .*invalid for input of size.*use images.shape"):
+    with pytest.raises(AssertionError, match=r"raised RuntimeError \(.*invalid for input of size.*\): use images.shape"):
         checks.call(hard_coded, torch.ones(5, 784), name="forward",
                     hints={"invalid for input of size": "use images.shape[0]"})
 

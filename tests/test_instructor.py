@@ -16,9 +16,9 @@ LESSON = "02_forward_pass"
 
 
 def make(course, *args, **env):
-    # -o: never (re)install into the shared .venv from this copy
-    proc = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", *args, f"ASSIGNMENT={LESSON}"], cwd=course,
-                          env={**os.environ, **env}, capture_output=True, text=True)
+    command = ["make", "--no-print-directory", "-o", ".venv/.installed", *args, f"ASSIGNMENT={LESSON}"]
+    # -o .venv/.installed: never reinstall the shared .venv from this copy
+    proc = subprocess.run(command, cwd=course, env={**os.environ, **env}, capture_output=True, text=True)
     assert proc.returncode == 0, f"make {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 

@@ -23,7 +23,7 @@ def test_make_lab_serves_the_student_notebooks(tmp_path):
     port, token = free_port(), "course-test"
     args = (f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token} "
             f"--ServerApp.runtime_dir={tmp_path / 'runtime'} --LabApp.news_url=None")
-    lab = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"], cwd=REPO,
+    lab = subprocess.Popen(["make", "--no-print-directory", "-o", ".venv/.installed", "lab", f"LAB_ARGS={args}"], cwd=REPO,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
