@@ -9,7 +9,7 @@ ASSIGNMENT ?= $(ASSIGNMENTS)
 # nbgrader runs helpers (alembic) from PATH: use the virtual environment's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-# PyTorch: the CPU build on Linux without an NVIDIA GPU (a few hundred MB instead of several GB).
+# PyTorch: the CPU build on Linux without an NVIDIA GPU (a 190 MB wheel; the CUDA build needs several GB).
 # For the CUDA build: make lab TORCH_INDEX=https://download.pytorch.org/whl/cu126 (or TORCH_INDEX= for PyPI's).
 TORCH_SPEC ?= torch==2.13.0
 ifeq ($(shell uname -s),Linux)
