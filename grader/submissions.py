@@ -42,6 +42,11 @@ def with_answers(released, answers):
     return nb
 
 
+def solution_answers(source):
+    """grade_id -> the instructor's answer, as a student would type it."""
+    return {key: strip_markers(cell.source) for key, cell in answer_cells(source).items()}
+
+
 def completed(released, source):
     """The released notebook with every answer cell filled in from the instructor's source."""
-    return with_answers(released, {key: strip_markers(cell.source) for key, cell in answer_cells(source).items()})
+    return with_answers(released, solution_answers(source))

@@ -10,7 +10,7 @@ BROKEN = "{ this is not a notebook"
 def lesson_submissions(lesson):
     """Student id -> submission: blank, the full solution, one per mutant, and a corrupt file."""
     rel, src = released(lesson), source(lesson)
-    answers = {key: submissions.strip_markers(cell.source) for key, cell in submissions.answer_cells(src).items()}
+    answers = submissions.solution_answers(src)
     subs = {"blank": rel, "solution": submissions.completed(rel, src), "broken": BROKEN}
     for mutant in lesson_mutants(lesson):
         subs[f"mutant-{mutant.id}"] = submissions.with_answers(rel, {**answers, mutant.cell: mutant.code})

@@ -8,7 +8,7 @@ SHORT_LIMITS = ["c.BudgetedExecute.timeout = 5", "c.BudgetedExecute.notebook_tim
 
 def test_hanging_and_crashing_submissions_are_contained(tmp_path):
     rel, src = released(LESSON), source(LESSON)
-    answers = {key: submissions.strip_markers(cell.source) for key, cell in submissions.answer_cells(src).items()}
+    answers = submissions.solution_answers(src)
     hang = "def neuron_sum(features, weights, bias):\n    while True:\n        pass"
     subs = {"hangs": submissions.with_answers(rel, {**answers, "neuron_sum": hang}),
             "crashes": submissions.with_answers(rel, {**answers, "softmax": "import os\nos._exit(1)"}),
