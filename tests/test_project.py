@@ -39,9 +39,13 @@ def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
 
 
 def test_grading_folders_are_gitignored():
+    from traitlets.config.loader import PyFileConfigLoader
+
     ignored = (REPO / ".gitignore").read_text().split()
     assert "grading/" in ignored and ".venv/" in ignored
-    config = (REPO / "nbgrader_config.py").read_text()
-    for folder in ["submitted", "autograded", "feedback"]:
-        assert f'"grading/{folder}"' in config
-    assert 'os.path.join(GRADING, "gradebook.db")' in config
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+    course = config.CourseDirectory
+    for name in ["submitted_directory", "autograded_directory", "feedback_directory"]:
+        assert course[name].startswith("grading/"), f"{name} should live under grading/"
+    assert course.db_url == f"sqlite:///{REPO / 'grading' / 'gradebook.db'}"
+    assert config.NbGrader.logfile == str(REPO / "grading" / "nbgrader.log")
