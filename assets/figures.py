@@ -92,7 +92,63 @@ def two_layer_network():
     return fig
 
 
-FIGURES = {"neuron.png": neuron, "tensor_ranks.png": tensor_ranks, "two_layer_network.png": two_layer_network}
+def broadcasting():
+    """A (3, 1) column plus a (1, 4) row: both are stretched (faded copies) into a (3, 4) result."""
+    fig, ax = _canvas(8.6, 3.6)
+    size = 0.55
+
+    def grid(x0, y0, values, color, stretched=()):
+        for r, row in enumerate(values):
+            for c, value in enumerate(row):
+                faded = (r, c) in stretched
+                ax.add_patch(Rectangle((x0 + c * size, y0 - (r + 1) * size), size, size, facecolor=color,
+                                       edgecolor=INK, linewidth=1.2, alpha=0.35 if faded else 1.0,
+                                       linestyle="--" if faded else "-"))
+                ax.text(x0 + (c + 0.5) * size, y0 - (r + 0.5) * size, str(value), ha="center", va="center",
+                        fontsize=11, color="#888888" if faded else INK)
+
+    column, row = [0, 10, 20], [0, 1, 2, 3]
+    everywhere = [(r, c) for r in range(3) for c in range(4)]
+    grid(0.3, 2.9, [[v] * 4 for v in column], INPUT, stretched=[p for p in everywhere if p[1] > 0])
+    ax.text(2.8, 2.05, "+", ha="center", va="center", fontsize=20)
+    grid(3.3, 2.9, [row] * 3, HIDDEN, stretched=[p for p in everywhere if p[0] > 0])
+    ax.text(5.8, 2.05, "=", ha="center", va="center", fontsize=20)
+    grid(6.3, 2.9, [[a + b for b in row] for a in column], OUTPUT)
+    for x, text in [(1.4, "shape (3, 1)\nstretched to (3, 4)"), (4.4, "shape (1, 4)\nstretched to (3, 4)"),
+                    (7.4, "shape (3, 4)")]:
+        ax.text(x, 0.15, text, ha="center", va="bottom", fontsize=11)
+    return fig
+
+
+def shared_memory():
+    """Two names, a NumPy array and a tensor, pointing at one buffer; a copy owns a second buffer."""
+    fig, ax = _canvas(9.6, 3.8)
+    size = 0.6
+
+    def buffer(x0, y0, values, color):
+        for i, value in enumerate(values):
+            ax.add_patch(Rectangle((x0 + i * size, y0), size, size, facecolor=color, edgecolor=INK, linewidth=1.2))
+            ax.text(x0 + (i + 0.5) * size, y0 + size / 2, value, ha="center", va="center", fontsize=11)
+
+    def name(x, y, text):
+        ax.text(x, y, text, ha="center", va="center", fontsize=11, family="monospace",
+                bbox={"boxstyle": "round,pad=0.35", "facecolor": "white", "edgecolor": INK})
+
+    buffer(0.9, 1.2, ["0.", "2.", "4.", "6."], INPUT)
+    name(0.8, 3.2, "a: ndarray")
+    name(3.5, 3.2, "t = torch.from_numpy(a)")
+    for x in (0.8, 3.5):
+        ax.add_patch(FancyArrowPatch((x, 2.95), (2.1, 1.85), arrowstyle="-|>", mutation_scale=14, color=INK))
+    ax.text(2.1, 0.55, "one buffer: t.mul_(2) changes a", ha="center", fontsize=11)
+    buffer(6.3, 1.2, ["0.", "2.", "4.", "6."], OUTPUT)
+    name(7.5, 3.2, "c = torch.tensor(a)")
+    ax.add_patch(FancyArrowPatch((7.5, 2.95), (7.5, 1.85), arrowstyle="-|>", mutation_scale=14, color=INK))
+    ax.text(7.5, 0.55, "a copy: changing c leaves a alone", ha="center", fontsize=11)
+    return fig
+
+
+FIGURES = {"neuron.png": neuron, "tensor_ranks.png": tensor_ranks, "two_layer_network.png": two_layer_network,
+           "broadcasting.png": broadcasting, "shared_memory.png": shared_memory}
 
 
 def draw_all(out_dir):

@@ -1,5 +1,6 @@
 """Checks used by the notebooks' tests; every failure says what was expected and the likely mistake."""
 import torch
+from torch.overrides import TorchFunctionMode
 
 
 def seeded_randn(*shape, seed, device="cpu", dtype=torch.float32):
@@ -88,3 +89,38 @@ def call(function, *args, name, hints=None):
     except Exception as error:  # the student's code may raise anything
         hint = next((h for key, h in (hints or {}).items() if key in str(error)), None)
         raise AssertionError(f"{name} raised {type(error).__name__} ({error})" + (f": {hint}" if hint else "")) from None
+
+
+class _OperationCounter(TorchFunctionMode):
+    """Counts the torch functions and tensor methods called while it is active."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def call_vectorized(function, *args, name, limit, hints=None):
+    """Like ``call``, and fail when ``function`` runs more than ``limit`` torch operations.
+
+    Vectorized code runs a handful of operations whatever the input size; a Python loop over
+    elements runs some for every element, so the count gives it away without timing anything.
+    """
+    counter = _OperationCounter()
+    with counter:
+        result = call(function, *args, name=name, hints=hints)
+    if counter.count > limit:
+        raise AssertionError(f"{name} ran {counter.count} tensor operations where {limit} are plenty: "
+                             "did you loop over elements in Python? Let whole-tensor "
+                             "operations and broadcasting do the work")
+    return result
+
+
+def check_unchanged(tensor, before, name):
+    """Fail unless ``tensor`` still equals ``before`` (a clone taken before the student's code ran)."""
+    if tensor.shape != before.shape or not torch.equal(tensor, before):
+        raise AssertionError(f"{name} changed the tensor it was given: work on a copy (`x.clone()`) or build "
+                             "a new tensor (`torch.where`), and leave the input as it was")

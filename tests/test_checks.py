@@ -47,6 +47,28 @@ def test_call_turns_errors_into_hints():
         checks.call(blank, 1, name="f")
 
 
+
+def test_call_vectorized_passes_whole_tensor_code_and_catches_python_loops():
+    def vectorized(x):
+        return (x[:, None] - x[None, :]).abs().sum(dim=1)
+
+    def looped(x):
+        return torch.stack([sum((a - b).abs() for b in x) for a in x])
+
+    x = torch.arange(10.0)
+    assert torch.equal(checks.call_vectorized(vectorized, x, name="f", limit=20), looped(x))
+    with pytest.raises(AssertionError, match=r"f ran \d+ tensor operations where 20 are plenty: did you loop"):
+        checks.call_vectorized(looped, x, name="f", limit=20)
+
+
+def test_check_unchanged_names_in_place_changes():
+    x = torch.tensor([-1.0, 2.0])
+    before = x.clone()
+    checks.check_unchanged(x, before, "f(x)")
+    x.clamp_(min=0)
+    with pytest.raises(AssertionError, match=r"f\(x\) changed the tensor it was given: work on a copy"):
+        checks.check_unchanged(x, before, "f(x)")
+
 def test_check_device_explains_how_to_fix():
     checks.check_device(torch.ones(1), torch.device("cpu"), "y")
     with pytest.raises(AssertionError, match="device=x.device"):
