@@ -124,3 +124,34 @@ def check_unchanged(tensor, before, name):
     if tensor.shape != before.shape or not torch.equal(tensor, before):
         raise AssertionError(f"{name} changed the tensor it was given: work on a copy (`x.clone()`) or build "
                              "a new tensor (`torch.where`), and leave the input as it was")
+
+
+class SimulatedGPUTensor(torch.Tensor):
+    """A CPU tensor that refuses NumPy conversion as a CUDA tensor does, until ``.cpu()`` or ``.to("cpu")``.
+
+    Lets a CPU-only grader check that code moves tensors to the CPU before ``.numpy()``;
+    graders with a GPU also check on a real one.
+    """
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in (torch.Tensor.numpy, torch.Tensor.__array__) and not kwargs.get("force"):
+            raise TypeError("can't convert cuda:0 device type tensor to numpy. "
+                            "Use Tensor.cpu() to copy the tensor to host memory first.")
+        result = super().__torch_function__(func, types, args, kwargs)
+        moved = func is torch.Tensor.cpu or (func is torch.Tensor.to and _targets_cpu(args[1:], kwargs))
+        return result.as_subclass(torch.Tensor) if moved else result
+
+
+def _targets_cpu(args, kwargs):
+    target = kwargs.get("device", args[0] if args else None)
+    try:
+        return target is not None and torch.device(target).type == "cpu"
+    except (RuntimeError, TypeError):  # a dtype or a tensor, not a device
+        return False
+
+
+def simulated_gpu(tensor):
+    """``tensor`` as a SimulatedGPUTensor (sharing its memory)."""
+    return tensor.as_subclass(SimulatedGPUTensor)

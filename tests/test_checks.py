@@ -69,6 +69,17 @@ def test_check_unchanged_names_in_place_changes():
     with pytest.raises(AssertionError, match=r"f\(x\) changed the tensor it was given: work on a copy"):
         checks.check_unchanged(x, before, "f(x)")
 
+
+def test_simulated_gpu_refuses_numpy_until_moved_to_the_cpu():
+    t = checks.simulated_gpu(torch.arange(3.0, requires_grad=True))
+    with pytest.raises(TypeError, match=r"Use Tensor.cpu\(\)"):
+        t.detach().numpy()
+    with pytest.raises(TypeError, match="cuda"):
+        (t * 2).detach().to(torch.float64).numpy()  # a dtype change is not a move
+    for moved in (t.detach().cpu(), t.detach().to("cpu"), t.detach().to(device=torch.device("cpu"))):
+        assert moved.numpy().tolist() == [0.0, 1.0, 2.0]
+    assert t.numpy(force=True).tolist() == [0.0, 1.0, 2.0]
+
 def test_check_device_explains_how_to_fix():
     checks.check_device(torch.ones(1), torch.device("cpu"), "y")
     with pytest.raises(AssertionError, match="device=x.device"):
