@@ -147,8 +147,27 @@ def shared_memory():
     return fig
 
 
+def computational_graph():
+    """y = sin(x2² · (x1 + x2)) as a graph, each edge labelled with its local derivative."""
+    fig, ax = _canvas(9, 4.2)
+    nodes = {"x1": (0.8, 3.2, "$x_1$", INPUT), "x2": (0.8, 1.0, "$x_2$", INPUT),
+             "a": (3.3, 3.2, "$+$", HIDDEN), "b": (3.3, 1.0, "$(\\cdot)^2$", HIDDEN),
+             "c": (5.6, 2.1, "$\\times$", HIDDEN), "y": (7.8, 2.1, "sin", OUTPUT)}
+    edges = [("x1", "a", "1", (0, 0.12)), ("x2", "a", "1", (-0.35, 0.05)), ("x2", "b", "$2x_2$", (0, 0.12)),
+             ("a", "c", "$b$", (0.1, 0.12)), ("b", "c", "$a$", (0.1, 0.05)), ("c", "y", "$\\cos c$", (0, 0.12))]
+    for start, end, label, offset in edges:
+        _arrow(ax, nodes[start][:2], nodes[end][:2], label, offset=offset)
+    for x, y, text, color in nodes.values():
+        _node(ax, x, y, text, color, r=0.38)
+    for x, y, text in [(3.3, 3.75, "$a = x_1 + x_2$"), (3.3, 0.25, "$b = x_2^2$"), (5.6, 2.75, "$c = a\\,b$"),
+                       (7.8, 2.75, "$y = \\sin c$")]:
+        ax.text(x, y, text, ha="center", va="center", fontsize=12)
+    return fig
+
+
 FIGURES = {"neuron.png": neuron, "tensor_ranks.png": tensor_ranks, "two_layer_network.png": two_layer_network,
-           "broadcasting.png": broadcasting, "shared_memory.png": shared_memory}
+           "broadcasting.png": broadcasting, "shared_memory.png": shared_memory,
+           "computational_graph.png": computational_graph}
 
 
 def draw_all(out_dir):
