@@ -165,9 +165,30 @@ def computational_graph():
     return fig
 
 
+def conv_shapes():
+    """The lesson 05 network: each stage's tensor as a block sized by its shape, with the layer between."""
+    fig, ax = _canvas(13.6, 4.2)
+    stages = [("3×19×19", 3, 19, INPUT), ("8×18×18", 8, 18, HIDDEN), ("8×9×9", 8, 9, HIDDEN),
+              ("16×8×8", 16, 8, HIDDEN), ("16×4×4", 16, 4, HIDDEN), ("256", 1, 16, OUTPUT), ("4", 1, 2, OUTPUT)]
+    layers = ["conv 2×2\n+ ReLU", "max pool\n2×2", "conv 2×2\n+ ReLU", "max pool\n2×2", "flatten", "MLP\n64, 16"]
+    x, centre, boxes = 0.3, 2.3, []
+    for label, channels, side, color in stages:
+        width, height = 0.25 + 0.05 * channels, 0.14 * side
+        ax.add_patch(Rectangle((x, centre - height / 2), width, height, facecolor=color, edgecolor=INK, linewidth=1.2))
+        ax.text(x + width / 2, centre - height / 2 - 0.25, label, ha="center", va="top", fontsize=10.5)
+        boxes.append((x, width))
+        x += width + 1.35
+    for (x0, w0), (x1, _), text in zip(boxes, boxes[1:], layers):
+        ax.add_patch(FancyArrowPatch((x0 + w0 + 0.1, centre), (x1 - 0.1, centre), arrowstyle="-|>",
+                                     mutation_scale=14, color=INK, linewidth=1.2))
+        ax.text((x0 + w0 + x1) / 2, centre + 0.2, text, ha="center", va="bottom", fontsize=10, color="#1f4e9c")
+    return fig
+
+
 FIGURES = {"neuron.png": neuron, "tensor_ranks.png": tensor_ranks, "two_layer_network.png": two_layer_network,
            "broadcasting.png": broadcasting, "shared_memory.png": shared_memory,
-           "computational_graph.png": computational_graph}
+           "computational_graph.png": computational_graph,
+           "conv_shapes.png": conv_shapes}
 
 
 def draw_all(out_dir):

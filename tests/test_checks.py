@@ -133,3 +133,42 @@ def test_tolerance_is_looser_on_cuda_for_tf32():
     cpu_rtol, _ = checks.tolerance("cpu")
     cuda_rtol, _ = checks.tolerance("cuda")
     assert cuda_rtol > cpu_rtol
+
+
+def test_check_parameters_names_the_mistake():
+    from torch import nn
+
+    from course.model_checks import check_parameters
+
+    class Listed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = [nn.Linear(2, 2)]
+
+    spec = {"fc.weight": (2, 3), "fc.bias": (2,)}
+    with pytest.raises(AssertionError, match="no parameters.*use nn.ModuleList"):
+        check_parameters(Listed(), spec, "m")
+    renamed = nn.Sequential()
+    renamed.add_module("fci", nn.Linear(3, 2))
+    with pytest.raises(AssertionError, match=r"\['fci.bias', 'fci.weight'\] where \['fc.bias', 'fc.weight'\]"):
+        check_parameters(renamed, spec, "m")
+    wrong_size = nn.Sequential()
+    wrong_size.add_module("fc", nn.Linear(4, 2))
+    with pytest.raises(AssertionError, match=r"fc.weight has shape \(2, 4\) but should have \(2, 3\): in_features"):
+        check_parameters(wrong_size, spec, "m", hints={"fc.weight": "in_features is 3"})
+    right = nn.Sequential()
+    right.add_module("fc", nn.Linear(3, 2))
+    check_parameters(right, spec, "m")
+
+
+def test_seeded_weights_load_reproducibly_and_mismatches_are_explained():
+    from torch import nn
+
+    from course.model_checks import load_weights, seeded_state_dict
+
+    a, b = nn.Linear(3, 2), nn.Linear(3, 2)
+    load_weights(a, seeded_state_dict(a, seed=5), "a")
+    load_weights(b, seeded_state_dict(b, seed=5), "b")
+    assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
+    with pytest.raises(AssertionError, match=r"(?s)loading known weights into c raised RuntimeError.*check the layer names"):
+        load_weights(nn.Sequential(nn.Linear(3, 2)), seeded_state_dict(a, seed=5), "c")
