@@ -185,10 +185,29 @@ def conv_shapes():
     return fig
 
 
+def learning_rates():
+    """Gradient descent on f(w) = w² from w = 1 with three learning rates: too small, good, too large."""
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=120)
+    for lr, label, color in [(0.02, "lr = 0.02: too small, crawls", "#1f77b4"), (0.3, "lr = 0.3: good", "#2ca02c"),
+                             (1.05, "lr = 1.05: too large, diverges", "#d62728")]:
+        w, losses = 1.0, []
+        for _ in range(30):
+            losses.append(w * w)
+            w -= lr * 2 * w
+        ax.semilogy(losses, label=label, color=color, linewidth=2)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (log scale)")
+    ax.set_title("Gradient descent on $f(w) = w^2$, starting at $w = 1$")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
 FIGURES = {"neuron.png": neuron, "tensor_ranks.png": tensor_ranks, "two_layer_network.png": two_layer_network,
            "broadcasting.png": broadcasting, "shared_memory.png": shared_memory,
            "computational_graph.png": computational_graph,
-           "conv_shapes.png": conv_shapes}
+           "conv_shapes.png": conv_shapes,
+           "learning_rates.png": learning_rates}
 
 
 def draw_all(out_dir):

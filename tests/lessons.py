@@ -51,13 +51,15 @@ def marked_lines(source_text, begin, end):
 
 
 def secret_lines(lesson, kinds=("HIDDEN TESTS", "SOLUTION")):
-    """Lines of hidden tests and/or solutions that appear nowhere else in the source: none may reach a student."""
-    secret, public = set(), set()
+    """Lines of hidden tests and/or solutions whose text appears nowhere else in the source (not even inside
+    a line of prose or public code): none may reach a student."""
+    secret, public = set(), []
     for cell in source(lesson).cells:
         marked = [line for kind in kinds for line in marked_lines(cell.source, f"### BEGIN {kind}", f"### END {kind}")]
         secret.update(line.strip() for line in marked)
-        public.update(line.strip() for line in cell.source.splitlines() if line not in marked)
-    return {line for line in secret - public if len(line) > 12 and not line.startswith("#")}
+        public.extend(line for line in cell.source.splitlines() if line not in marked)
+    public_text = "\n".join(public)
+    return {line for line in secret if len(line) > 12 and not line.startswith("#") and line not in public_text}
 
 
 def image_refs(nb):
