@@ -1,6 +1,7 @@
 """MNIST and Fashion-MNIST: find the four IDX files, download and verify them if missing, read them as tensors.
 
-The data folder is ``$COURSE_DATA_DIR`` when set, else ``~/.cache/pytorch-course/<dataset>``.
+MNIST's folder is ``$COURSE_DATA_DIR`` when set (Fashion-MNIST's ``$COURSE_FASHION_MNIST_DIR``), else
+``~/.cache/pytorch-course/<dataset>``.
 """
 import gzip
 import hashlib
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-ENV_VAR = "COURSE_DATA_DIR"
+ENV_VARS = {"mnist": "COURSE_DATA_DIR", "fashion-mnist": "COURSE_FASHION_MNIST_DIR"}
 SPLITS = {
     "train_images": "train-images-idx3-ubyte.gz",
     "train_labels": "train-labels-idx1-ubyte.gz",
@@ -26,7 +27,6 @@ MIRRORS = {
     "mnist": ["https://ossci-datasets.s3.amazonaws.com/mnist/",
               "https://storage.googleapis.com/cvdf-datasets/mnist/",
               "http://yann.lecun.com/exdb/mnist/"],
-    "fashion-mnist": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
 }
 SHA256 = {  # the official files; see shared/datasets/mnist/README.md
     "mnist": {
@@ -41,9 +41,9 @@ IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
 
 
 def data_dir(dataset="mnist"):
-    """Where ``dataset``'s files live: $COURSE_DATA_DIR, else a system copy, else ~/.cache/pytorch-course/<dataset>."""
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]).expanduser()
+    """Where ``dataset``'s files live: its variable in ENV_VARS, else a system copy, else ~/.cache/pytorch-course/."""
+    if os.environ.get(ENV_VARS[dataset]):
+        return Path(os.environ[ENV_VARS[dataset]]).expanduser()
     system = SYSTEM_COPIES.get(dataset)
     if system is not None and all((system / name).exists() for name in SPLITS.values()):
         return system
@@ -79,14 +79,17 @@ def read_idx(path):
 def load(dataset="mnist", root=None, download=True):
     """A dict with the uint8 tensors train_images (N, 28, 28), train_labels (N,), test_images, test_labels.
 
-    Missing files are downloaded (and verified) when ``download`` is true.
+    Missing MNIST files are downloaded and verified when ``download`` is true; Fashion-MNIST, which has no
+    checksums here, is never downloaded.
     """
     root = Path(root) if root is not None else data_dir(dataset)
     missing = [name for name in SPLITS.values() if not (root / name).exists()]
     if missing:
-        if not download:
-            raise FileNotFoundError(f"{dataset}: {', '.join(missing)} not found in {root}. {_where_to_put(root)}")
-        fetch(missing, root, MIRRORS[dataset], SHA256.get(dataset, {}))
+        if not download or dataset not in SHA256:  # never download what can't be verified
+            raise FileNotFoundError(f"{dataset}: {', '.join(missing)} not found in {root}. "
+                                    f"{_where_to_put(root, ENV_VARS[dataset])}"
+                                    + ("" if dataset in SHA256 else " On Debian: apt-get install dataset-fashion-mnist."))
+        fetch(missing, root, MIRRORS[dataset], SHA256.get(dataset, {}), env_var=ENV_VARS[dataset])
     data = {split: read_idx(root / name) for split, name in SPLITS.items()}
     for part in ("train", "test"):
         images, labels = data[f"{part}_images"], data[f"{part}_labels"]
@@ -96,7 +99,7 @@ def load(dataset="mnist", root=None, download=True):
     return data
 
 
-def fetch(filenames, root, mirrors, sha256, timeout=10, progress=True):
+def fetch(filenames, root, mirrors, sha256, timeout=10, progress=True, env_var=ENV_VARS["mnist"]):
     """Download each file in ``filenames`` into ``root``, trying ``mirrors`` in order.
 
     A file is verified against ``sha256`` (when listed) before it appears under its name, so a
@@ -115,7 +118,7 @@ def fetch(filenames, root, mirrors, sha256, timeout=10, progress=True):
                 failures.append(f"{mirror}: {error}")
         else:
             tried = "\n  ".join(failures)
-            raise RuntimeError(f"could not download {name}:\n  {tried}\n{_where_to_put(root)}")
+            raise RuntimeError(f"could not download {name}:\n  {tried}\n{_where_to_put(root, env_var)}")
 
 
 def _download(url, target, sha256, timeout, progress):
@@ -152,6 +155,6 @@ def _show_progress(name, done, total):
     print(f"\r{name} {bar}", end="", file=sys.stderr, flush=True)
 
 
-def _where_to_put(root):
+def _where_to_put(root, env_var):
     return (f"Offline? Put the four files ({', '.join(SPLITS.values())}) in {root}, "
-            f"or point ${ENV_VAR} at a folder that has them.")
+            f"or point ${env_var} at a folder that has them.")

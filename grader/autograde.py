@@ -40,9 +40,14 @@ class Result:
         return sorted(key for key, (score, top) in self.scores.items() if score < top)
 
 
-def nbgrader(root, *args, check=True):
-    """Run an nbgrader command in ``root``; on failure raise with its output."""
+def nbgrader(root, *args, check=True, threads=None):
+    """Run an nbgrader command in ``root``; on failure raise with its output.
+
+    ``threads`` caps the CPU threads each notebook kernel's PyTorch uses (OMP_NUM_THREADS).
+    """
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
     proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=root, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
@@ -72,7 +77,7 @@ def scratch_course(root, exchange=None, config=()):
     return root
 
 
-def _grade_shard(root, assignment, submissions, config):
+def _grade_shard(root, assignment, submissions, config, threads):
     scratch_course(root, config=config)
     nbgrader(root, "generate_assignment", assignment, "--force")
     for student, nb in submissions.items():
@@ -83,7 +88,7 @@ def _grade_shard(root, assignment, submissions, config):
             path.write_text(nb)
         else:
             nbformat.write(nb, str(path))
-    autograde = nbgrader(root, "autograde", assignment, check=False)
+    autograde = nbgrader(root, "autograde", assignment, check=False, threads=threads)
     nbgrader(root, "generate_feedback", assignment, check=False)
     results, log = {}, autograde.stdout + autograde.stderr
     with Gradebook(f"sqlite:///{root / 'grading' / 'gradebook.db'}") as gb:
@@ -103,14 +108,16 @@ def grade(assignment, submissions, workdir, shards=2, config=()):
     """Autograde ``submissions`` (student id -> notebook) and return student id -> Result.
 
     A submission nbgrader could not grade maps to None. The work is split into ``shards``
-    scratch courses graded in parallel; ``config`` adds nbgrader config lines to each.
-    Returns (results, nbgrader's autograde logs).
+    scratch courses graded in parallel, each kernel limited to its share of the CPU cores (parallel
+    kernels that each use every core slow each other down several times); ``config`` adds
+    nbgrader config lines to each. Returns (results, nbgrader's autograde logs).
     """
     students = sorted(submissions)
     groups = [students[i::shards] for i in range(shards) if students[i::shards]]
+    threads = max(1, (os.cpu_count() or 1) // len(groups))
     with ThreadPoolExecutor(len(groups)) as pool:
         jobs = [pool.submit(_grade_shard, Path(workdir) / f"shard{i}", assignment,
-                            {s: submissions[s] for s in group}, config) for i, group in enumerate(groups)]
+                            {s: submissions[s] for s in group}, config, threads) for i, group in enumerate(groups)]
         done = [job.result() for job in jobs]
     results = {k: v for shard_results, _ in done for k, v in shard_results.items()}
     return results, "\n".join(log for _, log in done)

@@ -1,10 +1,17 @@
 """Shared fixtures: every lesson graded once through real nbgrader (blank, solution, each mutant)."""
+import os
+
 import pytest
 
 from grader import autograde, submissions
-from lessons import lesson_mutants, released, source
+from lessons import REPO, lesson_mutants, released, source
 
 BROKEN = "{ this is not a notebook"
+SHARED_MNIST = REPO.parent / "shared" / "datasets" / "mnist" / "small"
+
+# The MNIST lab's kernels inherit this: on developer machines and in CI, real MNIST beside the project, never a download.
+if SHARED_MNIST.is_dir():
+    os.environ.setdefault("COURSE_DATA_DIR", str(SHARED_MNIST))
 
 
 def lesson_submissions(lesson):

@@ -32,9 +32,11 @@ def test_the_ci_split_loads_as_uint8_tensors():
 
 
 def test_data_dir_comes_from_the_environment_then_a_default(monkeypatch, tmp_path):
-    monkeypatch.setenv(mnist.ENV_VAR, str(tmp_path))
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("COURSE_FASHION_MNIST_DIR", raising=False)
     assert mnist.data_dir() == tmp_path
-    monkeypatch.delenv(mnist.ENV_VAR)
+    assert mnist.data_dir("fashion-mnist") != tmp_path, "each dataset has its own folder"
+    monkeypatch.delenv("COURSE_DATA_DIR")
     assert mnist.data_dir() == Path.home() / ".cache" / "pytorch-course" / "mnist"
 
 
@@ -60,6 +62,8 @@ def test_bad_files_say_what_is_wrong(tmp_path):
 def test_missing_files_offline_fail_with_where_to_put_them(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"not found in {tmp_path}.*Put the four files"):
         mnist.load(root=tmp_path, download=False)
+    with pytest.raises(FileNotFoundError, match="COURSE_FASHION_MNIST_DIR.*apt-get install dataset-fashion-mnist"):
+        mnist.load("fashion-mnist", root=tmp_path)  # no checksums for it here: never downloaded
 
 
 class Mirror(http.server.SimpleHTTPRequestHandler):
