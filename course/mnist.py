@@ -10,7 +10,6 @@ import os
 import struct
 import sys
 import tempfile
-import urllib.error
 import urllib.request
 from pathlib import Path
 
