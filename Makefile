@@ -18,7 +18,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 endif
 endif
 
-.PHONY: lab test release figures autograde feedback grades clean
+.PHONY: lab test release figures autograde feedback grades student-pack bench clean
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed: set PYTHON=python3.x"'
@@ -46,8 +46,11 @@ release: $(VENV)/.installed
 # Lessons without submissions (or without graded ones, for feedback) are skipped with a note.
 HAS = if [ -z "$$(ls -d grading/$(1)/*/$$a 2>/dev/null)" ]; then echo "$$a: nothing in grading/$(1)/, skipped"; continue; fi
 
+# Sandboxed kernels, WORKERS at once (default: one per core); SCHEDULER=tcp://host:8786 grades on a Dask
+# cluster; GRADEBOOK_URL=postgresql://... uses PostgreSQL. A report per lesson lands in grading/reports/.
 autograde: $(VENV)/.installed
-	for a in $(ASSIGNMENT); do $(call HAS,submitted); $(BIN)/nbgrader autograde "$$a" || exit 1; done
+	for a in $(ASSIGNMENT); do $(call HAS,submitted); $(BIN)/python -m grader autograde "$$a" \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) || exit 1; done
 
 # Feedback goes to grading/feedback/, and to students through the exchange when there is one.
 EXCHANGE = $(or $(NBGRADER_EXCHANGE),/srv/nbgrader/exchange)
@@ -60,6 +63,15 @@ feedback: $(VENV)/.installed
 grades: $(VENV)/.installed
 	$(BIN)/nbgrader export --to grading/grades.csv
 	@echo "grades written to grading/grades.csv"
+
+# What students receive: notebooks, figures, the course package (no solutions, hidden tests or grader).
+PACK ?= dist/student-pack
+student-pack: $(VENV)/.installed
+	$(BIN)/python -m grader.pack $(PACK)
+
+# Benchmarks, never part of `make test`: both sides of each ratio in one run.
+bench: $(VENV)/.installed
+	$(BIN)/python bench/grading.py
 
 # Caches only: grading/ holds submissions and grades, and is never removed by make.
 clean:

@@ -1,5 +1,4 @@
 """Checks for nn.Module exercises: parameter names and shapes, and loading known weights."""
-import torch
 
 from course.checks import call, seeded_randn
 

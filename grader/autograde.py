@@ -1,15 +1,30 @@
-"""Autograde notebooks through real nbgrader, in a scratch course that uses the course's own config."""
+"""Grade every submission of an assignment: sandboxed kernels in parallel, one writer to the gradebook.
+
+Workers (threads here, or Dask workers on other machines) each grade one submission from plain data
+and return plain data; only this process touches the gradebook and the grading folders, so there is
+no database lock to fight over, and a worker that fails costs only its own submission, which is
+recorded with the reason.
+"""
+import csv
 import html
 import os
 import re
+import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import traceback
+import warnings
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+
+from grader import assemble as asm
+from grader import run, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -77,47 +92,217 @@ def scratch_course(root, exchange=None, config=()):
     return root
 
 
-def _grade_shard(root, assignment, submissions, config, threads):
-    scratch_course(root, config=config)
+@dataclass(frozen=True)
+class Course:
+    """Where an assignment's source, release and grading folders are, and its gradebook."""
+
+    source: Path  # solutions/
+    release: Path  # notebooks/
+    grading: Path  # grading/: submitted/, autograded/, reports/
+    db_url: str
+
+    @classmethod
+    def at(cls, root, db_url=None, release="notebooks"):
+        root = Path(root).resolve()
+        return cls(root / "solutions", root / release, root / "grading",
+                   db_url or f"sqlite:///{root / 'grading' / 'gradebook.db'}")
+
+
+def _files(folder, skip_notebooks):
+    """relative path -> bytes for the files in ``folder`` (links followed)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*"))
+            if p.is_file() and not (skip_notebooks and p.suffix == ".ipynb") and ".ipynb_checkpoints" not in p.parts}
+
+
+def tasks(course, assignment, limits=sandbox.Limits(), env=None, data_dirs=()):
+    """Yield one ``run.Task`` per student folder in grading/submitted/<student>/<assignment>/, read on demand."""
+    name = f"{assignment}.ipynb"
+    source = nbformat.read(str(course.source / assignment / name), as_version=4)
+    released = nbformat.read(str(course.release / assignment / name), as_version=4)
+    assignment_files = _files(course.source / assignment, skip_notebooks=True)
+    for folder in sorted((course.grading / "submitted").glob(f"*/{assignment}")):
+        # Only notebooks are read (at most one byte past the size limit); other files are only listed.
+        submission = {str(p.relative_to(folder)): _head(p) if p.suffix == ".ipynb" else b""
+                      for p in folder.rglob("*") if p.is_file()}
+        yield run.Task(folder.parent.name, assignment, name, source, released, submission, assignment_files,
+                       limits, dict(env or {}), tuple(data_dirs))
+
+
+def _head(path):
+    with open(path, "rb") as f:
+        return f.read(asm.MAX_BYTES + 1)
+
+
+def _failed(task, error):
+    outcome = run.Outcome(task.student, task.assignment, scores=run.zero_scores(task.source))
+    outcome.notes.append("the grader failed on this submission; it needs a manual look")
+    outcome.flags.append(f"grader error: {error}")
+    return outcome
+
+
+DATA_SETTINGS = ("COURSE_DATA_DIR", "COURSE_FASHION_MNIST_DIR")
+
+
+def kernel_settings():
+    """(environment, read-only folders) that kernels inherit from the grader's: the datasets and the device."""
+    env = {v: os.environ[v] for v in (*DATA_SETTINGS, "COURSE_DEVICE") if os.environ.get(v)}
+    return env, tuple(os.environ[v] for v in DATA_SETTINGS if os.environ.get(v))
+
+
+def _safe_grade(task):
+    try:
+        return run.grade(task)
+    except Exception:  # a bug or a lost worker: record it, never lose the rest of the class
+        return _failed(task, traceback.format_exc(limit=3).strip().splitlines()[-1])
+
+
+def run_all(task_list, workers=None, scheduler=None):
+    """Yield an Outcome per task as each finishes: ``workers`` threads here, or a Dask scheduler's workers.
+
+    At most two tasks per worker are in flight, so a class of any size never sits in memory at once.
+    """
+    workers = max(1, workers or os.cpu_count() or 1)
+    if scheduler:
+        from distributed import Client, as_completed as dask_completed
+        with Client(scheduler) as client:
+            window = max(2, 2 * sum(w["nthreads"] for w in client.scheduler_info()["workers"].values()))
+            yield from _windowed(lambda t: client.submit(run.grade, t, pure=False), task_list, window,
+                                 lambda futures: dask_completed(futures), _failed)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        yield from _windowed(lambda t: pool.submit(_safe_grade, t), task_list, 2 * workers,
+                             lambda futures: as_completed(futures), _failed)
+
+
+def _windowed(submit, task_list, window, completed, failed):
+    pending = {}
+    for task in task_list:
+        pending[submit(task)] = task
+        if len(pending) >= window:
+            future = next(iter(completed(list(pending))))
+            yield _result(future, pending.pop(future), failed)
+    for future in completed(list(pending)):
+        yield _result(future, pending[future], failed)
+
+
+def _result(future, task, failed):
+    try:
+        return future.result()
+    except Exception as error:  # the worker died or raised: the submission is recorded as failed
+        return failed(task, f"{type(error).__name__}: {error}")
+
+
+def record(course, outcome):
+    """Write one Outcome: gradebook scores, the autograded notebook, nothing else touched."""
+    assignment, student = outcome.assignment, outcome.student
+    folder = course.grading / "autograded" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    submitted = course.grading / "submitted" / student / assignment
+    nb = outcome.notebook or nbformat.read(str(course.release / assignment / f"{assignment}.ipynb"), as_version=4)
+    if outcome.notes:
+        notes = "\n".join(f"- {n}" for n in outcome.notes)
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Notes from the grader**\n\n{notes}"))
+    nbformat.write(nb, str(folder / f"{assignment}.ipynb"))
+    for rel, data in _files(course.source / assignment, skip_notebooks=True).items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+    for name in asm.NBGRADER_FILES:  # from `nbgrader collect`; releasing feedback needs them beside the notebook
+        if (submitted / name).is_file():
+            shutil.copy(submitted / name, folder / name)
+    timestamp = submitted / "timestamp.txt"
+    extra = {"timestamp": timestamp.read_text().strip()} if timestamp.is_file() else {}
+    with Gradebook(course.db_url) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own add_submission trips SQLAlchemy's autoflush notice
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(assignment, student, **extra)
+        for key, (score, _) in outcome.scores.items():
+            grade = gb.find_grade(key, assignment, assignment, student)
+            grade.auto_score = score
+            grade.needs_manual_grade = grade.manual_score is not None or score is None
+        for key, text in outcome.comments.items():
+            gb.find_comment(key, assignment, assignment, student).auto_comment = text
+        gb.find_submission_notebook(assignment, assignment, student).flagged = bool(outcome.flags)
+        gb.db.commit()
+
+
+def status_of(outcome):
+    return "review" if outcome.flags else "unreadable" if not outcome.ran else "ok"
+
+
+REPORT_FIELDS = ["student", "score", "max_score", "status", "seconds", "notes", "review"]
+
+
+def autograde(course, assignment, workers=None, scheduler=None, limits=None, log=print):
+    """Grade all of ``assignment``'s submissions; write the gradebook, autograded notebooks and a report.
+
+    Returns student -> Outcome (without notebooks). Every submission gets a row in
+    grading/reports/<assignment>.csv, with notes for the student and reasons to review.
+    """
+    cores = os.cpu_count() or 1
+    workers = workers or cores
+    limits = limits or sandbox.Limits()
+    if not scheduler:
+        limits = replace(limits, threads=max(1, cores // workers))
+    if sandbox.warning():
+        log(sandbox.warning())
+    task_list = tasks(course, assignment, limits, *kernel_settings())  # a generator: read as workers free up
+    results = {}
+    report = course.grading / "reports" / f"{assignment}.csv"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    with open(report, "w", newline="") as f:
+        writer = csv.DictWriter(f, REPORT_FIELDS)
+        writer.writeheader()
+        for outcome in run_all(task_list, workers, scheduler):
+            try:
+                record(course, outcome)
+            except Exception as error:  # e.g. a student the gradebook cannot take: report it, go on
+                outcome.flags.append(f"not recorded in the gradebook: {type(error).__name__}: {error}")
+            top = sum(t for _, t in outcome.scores.values())
+            status = status_of(outcome)
+            writer.writerow({"student": outcome.student, "score": outcome.total, "max_score": top, "status": status,
+                             "seconds": f"{outcome.seconds:.1f}", "notes": " | ".join(outcome.notes),
+                             "review": " | ".join(outcome.flags)})
+            f.flush()
+            log(f"{assignment} {outcome.student}: {outcome.total:g}/{top:g} {status} ({outcome.seconds:.1f} s)"
+                + "".join(f"\n    review: {flag}" for flag in outcome.flags))
+            outcome.notebook = None
+            results[outcome.student] = outcome
+    statuses = Counter(status_of(o) for o in results.values())
+    log(f"{assignment}: {len(results)} submissions graded ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))}); "
+        f"report in {report}")
+    return results
+
+
+def grade(assignment, submissions, workdir, workers=2, limits=None, scheduler=None, db_url=None):
+    """Test entry point: autograde ``submissions`` in a scratch course.
+
+    A submission is a notebook, raw text for the notebook file, or a folder's contents (file name -> content).
+    ``scheduler`` grades on a Dask cluster; ``db_url`` puts the gradebook elsewhere than SQLite.
+
+    Returns (student id -> Result with the student's feedback, student id -> Outcome).
+    """
+    root = scratch_course(workdir, config=[f"c.CourseDirectory.db_url = {db_url!r}"] if db_url else ())
     nbgrader(root, "generate_assignment", assignment, "--force")
     for student, nb in submissions.items():
         folder = root / "grading" / "submitted" / student / assignment
         folder.mkdir(parents=True)
-        path = folder / f"{assignment}.ipynb"
-        if isinstance(nb, str):  # raw text: lets tests submit a broken file
-            path.write_text(nb)
-        else:
-            nbformat.write(nb, str(path))
-    autograde = nbgrader(root, "autograde", assignment, check=False, threads=threads)
-    nbgrader(root, "generate_feedback", assignment, check=False)
-    results, log = {}, autograde.stdout + autograde.stderr
-    with Gradebook(f"sqlite:///{root / 'grading' / 'gradebook.db'}") as gb:
+        files = nb if isinstance(nb, dict) and "cells" not in nb else {f"{assignment}.ipynb": nb}
+        for name, content in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                (folder / name).write_bytes(content)
+            elif isinstance(content, str):  # raw text: lets tests submit a broken file
+                (folder / name).write_text(content)
+            else:
+                nbformat.write(content, str(folder / name))
+    course = replace(Course.at(root, db_url, release="release"), source=REPO / "solutions")
+    outcomes = autograde(course, assignment, workers, scheduler, limits, log=lambda *_: None)
+    nbgrader(root, "generate_feedback", assignment, "--force", check=False)
+    results = {}
+    with Gradebook(course.db_url) as gb:
         for student in submissions:
+            graded = gb.find_submission_notebook(assignment, assignment, student)
             feedback = root / "grading" / "feedback" / student / assignment / f"{assignment}.html"
-            try:
-                graded = gb.find_submission_notebook(assignment, assignment, student)
-            except Exception:  # nbgrader could not grade it: no record
-                results[student] = None
-                continue
-            scores = {g.name: (g.score, g.max_score) for g in graded.grades}
-            results[student] = Result(scores, feedback.read_text() if feedback.exists() else "")
-    return results, log
-
-
-def grade(assignment, submissions, workdir, shards=2, config=()):
-    """Autograde ``submissions`` (student id -> notebook) and return student id -> Result.
-
-    A submission nbgrader could not grade maps to None. The work is split into ``shards``
-    scratch courses graded in parallel, each kernel limited to its share of the CPU cores (parallel
-    kernels that each use every core slow each other down several times); ``config`` adds
-    nbgrader config lines to each. Returns (results, nbgrader's autograde logs).
-    """
-    students = sorted(submissions)
-    groups = [students[i::shards] for i in range(shards) if students[i::shards]]
-    threads = max(1, (os.cpu_count() or 1) // len(groups))
-    with ThreadPoolExecutor(len(groups)) as pool:
-        jobs = [pool.submit(_grade_shard, Path(workdir) / f"shard{i}", assignment,
-                            {s: submissions[s] for s in group}, config, threads) for i, group in enumerate(groups)]
-        done = [job.result() for job in jobs]
-    results = {k: v for shard_results, _ in done for k, v in shard_results.items()}
-    return results, "\n".join(log for _, log in done)
+            results[student] = Result({g.name: (g.score, g.max_score) for g in graded.grades},
+                                      feedback.read_text() if feedback.exists() else "")
+    return results, outcomes

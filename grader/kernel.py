@@ -1,0 +1,74 @@
+"""A kernel manager for one submission: its own runtime folder, ipc sockets, the sandbox, message interrupts."""
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from jupyter_client import AsyncKernelManager
+from jupyter_client.kernelspec import KernelSpec
+
+from grader import sandbox
+
+GUARD_SECRET = ".grader-secret"  # read and deleted by the guard when the kernel starts
+
+
+def kernel_env(workdir, limits, extra, guard_dir):
+    """The kernel's whole environment: nothing of the instructor's (tokens, keys, paths) leaks in."""
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir), "TMPDIR": "/tmp" if sandbox.bwrap() else str(workdir),
+        "LANG": "C.UTF-8", "MPLBACKEND": "agg", "PYTHONNOUSERSITE": "1", "PYTHONPATH": sandbox.GUARD_DIR if sandbox.bwrap() else str(guard_dir),
+        "OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads),
+        "JUPYTER_RUNTIME_DIR": str(Path(workdir) / ".runtime"), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    env.update(extra)
+    return env
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """An ipykernel started through ``grader.sandbox``, reachable only over its own ipc sockets.
+
+    tcp cannot cross the sandbox's network namespace, and a runtime folder per kernel keeps one
+    kernel from reaching another's sockets. Interrupts are messages: a signal would reach the
+    sandbox launcher, not the kernel.
+    """
+
+    def __init__(self, workdir, limits, env, data_dirs=(), **kwargs):
+        self.workdir = Path(os.path.abspath(workdir))
+        runtime = self.workdir / ".runtime"
+        runtime.mkdir(parents=True, exist_ok=True)
+        super().__init__(transport="ipc", connection_file=str(runtime / "kernel.json"), **kwargs)
+        self.limits, self.sandbox_env, self.data_dirs = limits, env, tuple(data_dirs)
+        self.cgroup = sandbox.new_cgroup_name()
+        self.log_path = self.workdir.parent / "kernel.log"
+        self._spec = KernelSpec(
+            argv=[os.path.abspath(sys.executable), "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                  "--IPKernelApp.exec_lines=['import grader_guard', 'del grader_guard']",
+                  # the guard runs before any student code; history off: nothing of a run outlives it
+                  "--HistoryManager.enabled=False"],
+            display_name="Python 3 (sandboxed grader)", language="python", interrupt_mode="message")
+
+    @property
+    def kernel_spec(self):
+        return self._spec
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        argv = super().format_kernel_cmd(extra_arguments)
+        return sandbox.command(argv, self.workdir, self.sandbox_env, self.limits, self.data_dirs, self.cgroup)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw["env"] = dict(self.sandbox_env)  # the launcher's own environment; the sandbox clears it again
+        kw["cwd"] = str(self.workdir)
+        kw["stdout"] = subprocess.DEVNULL
+        kw["stderr"] = open(self.log_path, "ab")  # read back only when the kernel fails to start
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def shutdown_kernel(self, now=False, restart=False):
+        try:
+            await super().shutdown_kernel(now=now, restart=restart)
+        finally:
+            for _ in range(20):  # the sandbox's processes take a moment to go
+                if sandbox.remove_cgroup(self.cgroup):
+                    break
+                await asyncio.sleep(0.05)

@@ -1,0 +1,247 @@
+"""Grade one submission: rebuild its notebook, run it in a sandboxed kernel, score it outside the kernel."""
+import asyncio
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbgrader.utils import compute_checksum, determine_grade, is_grade
+
+from grader import assemble as asm
+from grader import sandbox, scan
+from grader.guard import TOKEN_MIME
+from grader.kernel import GUARD_SECRET, SandboxedKernelManager, kernel_env
+
+
+@dataclass
+class Outcome:
+    """A graded submission, as plain data (it travels back from cluster workers)."""
+
+    student: str
+    assignment: str
+    scores: dict = field(default_factory=dict)  # grade_id -> (score, max_score)
+    comments: dict = field(default_factory=dict)  # answer grade_id -> nbgrader's auto comment
+    notes: list = field(default_factory=list)  # what the student should know
+    flags: list = field(default_factory=list)  # reasons an instructor should review it
+    notebook: object = None  # the executed notebook, or None if it could not run
+    ran: bool = False  # whether the notebook could be read and run
+    seconds: float = 0.0
+
+    @property
+    def total(self):
+        return sum(s for s, _ in self.scores.values() if s is not None)
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything a worker needs to grade one submission: no shared database, no shared folders."""
+
+    student: str
+    assignment: str
+    notebook_name: str
+    source: object  # the instructor's notebook (hidden tests included)
+    released: object  # the student version
+    submission: dict  # relative path -> bytes, as submitted
+    assignment_files: dict  # relative path -> bytes: the assignment's other files (figures, data)
+    limits: sandbox.Limits = sandbox.Limits()
+    env: dict = field(default_factory=dict)  # extra kernel environment (COURSE_DATA_DIR, COURSE_DEVICE)
+    data_dirs: tuple = ()  # read-only inside the sandbox
+
+
+KILL_GRACE = 10  # seconds a cell gets after its time limit to answer the interrupt before the kernel is killed
+
+
+class Client(NotebookClient):
+    """nbclient with an output budget: what is over it is dropped with one note per cell."""
+
+    def __init__(self, *args, output_budget, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.budget, self.truncated = output_budget, set()
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(str(msg.get("content", {}).get("text", ""))) + sum(
+            len(str(v)) for v in msg.get("content", {}).get("data", {}).values())
+        self.budget -= size
+        if self.budget < 0 and msg["msg_type"] in ("stream", "display_data", "execute_result", "update_display_data"):
+            if TOKEN_MIME not in msg["content"].get("data", {}):
+                if cell_index not in self.truncated:
+                    self.truncated.add(cell_index)
+                    outs.append(nbformat.v4.new_output("stream", name="stdout", text=(
+                        "\n[grader: output limit reached; the rest of this cell's output was dropped]\n")))
+                return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _error(ename, evalue):
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+async def execute(nb, workdir, task, secret, guard_dir):
+    """Run ``nb`` in place, in a sandboxed kernel; returns (test grade_id -> its tokens, notes for the student)."""
+    limits = task.limits
+    env = kernel_env(workdir, limits, task.env, guard_dir)
+    km = SandboxedKernelManager(workdir, limits, env, task.data_dirs)
+    client = Client(nb, km=km, timeout=limits.cell_timeout, allow_errors=True, interrupt_on_timeout=True,
+                    error_on_timeout={"ename": "CellTimeoutError", "evalue": (
+                        "this cell ran past its time limit: look for an endless loop or a very slow step"),
+                        "traceback": []},
+                    startup_timeout=120, iopub_timeout=10, output_budget=limits.output, resources={
+                        "metadata": {"path": str(workdir)}})
+    deadline = time.monotonic() + limits.notebook_timeout
+    client.timeout_func = lambda cell: max(1, min(limits.cell_timeout, int(deadline - time.monotonic())))
+    tokens, notes, dead, ran, killed = {}, [], None, set(), {}
+    (Path(workdir) / GUARD_SECRET).write_text(secret)
+    try:
+        async with client.async_setup_kernel(cleanup_kc=True):
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                if dead:
+                    cell.outputs = [_error("NotRun", dead)] if asm.is_test(cell) else []
+                    continue
+                ran.add(index)
+                original, nonce = cell.source, secrets.token_hex(16)
+                kind = "test" if asm.is_test(cell) else None if asm.is_answer(cell) or asm.student_added(cell) else "setup"
+                if kind:
+                    cell.source = f"#grader {secret} {kind} {nonce}\n{original}"
+                budget, started = client.timeout_func(cell) + KILL_GRACE, time.monotonic()
+                try:  # nbclient interrupts a cell at its time limit; this stops one that ignores the interrupt
+                    try:
+                        await asyncio.wait_for(client.async_execute_cell(cell, index), timeout=budget)
+                    except DeadKernelError:  # nbclient reports its cancellation by wait_for as a dead kernel
+                        if time.monotonic() - started >= budget - 1:
+                            raise TimeoutError from None
+                        raise
+                except DeadKernelError:
+                    dead = "the kernel stopped (it crashed or ran out of memory) before this cell"
+                    cell.outputs.append(_error("DeadKernelError", "the kernel crashed while running this cell "
+                                                                  "(a segfault, os._exit or too much memory)"))
+                    notes.append(f"the kernel crashed in cell {index + 1}; later cells did not run")
+                except (asyncio.TimeoutError, TimeoutError):
+                    dead = "an earlier cell did not stop at its time limit, so this one did not run"
+                    killed[index] = _error("CellTimeoutError", "this cell did not stop, even when interrupted")
+                    notes.append(f"cell {index + 1} ran past the time limit and could not be interrupted; "
+                                 "later cells did not run")
+                    await _stop(km)
+                finally:
+                    cell.source = original
+                if kind == "test":
+                    tokens[asm.grade_id(cell)] = _take_token(cell, nonce)
+                if time.monotonic() > deadline and not dead:
+                    dead = f"the notebook ran past its {limits.notebook_timeout} s time limit"
+                    notes.append(dead)
+    except Exception as error:  # the kernel never started, or the client failed: nothing more can run
+        notes.append(f"the notebook could not be run ({type(error).__name__}: {error})")
+        log = km.log_path.read_text(errors="replace")[-2000:] if km.log_path.exists() else ""
+        if log.strip():
+            notes.append(f"kernel log: {log.strip()}")
+        for index, cell in enumerate(nb.cells):
+            if index not in ran and asm.is_test(cell):
+                cell.outputs = [_error("NotRun", "the notebook could not be run")]
+    finally:
+        await _stop(km)
+    for index, error in killed.items():  # after the loop: the cancelled cell's client may still have written
+        nb.cells[index].outputs = [error]
+    if client.truncated:
+        notes.append(f"output over {limits.output // 1024} KiB was dropped")
+    return tokens, notes
+
+
+async def _stop(km):
+    """Kill the kernel and its sandbox; a kernel that already died can make the cleanup itself fail."""
+    try:
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
+    except Exception:  # nothing left to save: make sure the process is gone, then its cgroup
+        process = getattr(km.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+        sandbox.remove_cgroup(km.cgroup)
+
+
+def _take_token(cell, nonce):
+    """Remove the guard's tokens from a test cell's outputs: (what it put back, whether the test ran to its end)."""
+    findings, ended, kept = [], False, []
+    for output in cell.get("outputs", []):
+        token = output.get("data", {}).get(TOKEN_MIME) if output.get("output_type") == "display_data" else None
+        if token is None:
+            kept.append(output)
+        elif token.get("nonce") == nonce:  # anything else is forged: dropped
+            findings += token.get("tampered", [])
+            ended = ended or token.get("stage") == "end"
+    cell.outputs = kept
+    return findings, ended
+
+
+def score(nb, tokens, outcome):
+    """Points per graded cell, by nbgrader's rule, except a test cell whose run is not proven gets none."""
+    for cell in nb.cells:
+        if not is_grade(cell):
+            continue
+        key = asm.grade_id(cell)
+        points, top = determine_grade(cell)
+        if asm.is_test(cell) and key in tokens:
+            findings, ended = tokens[key]
+            if findings:
+                points = 0
+                outcome.flags.append(f"{key}: scored 0: before this test ran, the grader had to undo changes "
+                                     "the submission made to what the tests rely on: " + "; ".join(findings))
+            elif not ended and points:
+                points = 0
+                outcome.flags.append(f"{key}: the test did not run to its end, yet showed no error "
+                                     "(exited, skipped or rewritten); scored 0")
+        outcome.scores[key] = (points, top)
+    for cell in nb.cells:
+        if asm.is_answer(cell):
+            unchanged = cell.metadata.nbgrader.get("checksum") == compute_checksum(cell)
+            outcome.comments[asm.grade_id(cell)] = "No response." if unchanged else None
+
+
+def zero_scores(source):
+    return {asm.grade_id(c): (0, float(c.metadata.nbgrader["points"])) for c in source.cells if is_grade(c)}
+
+
+def grade(task, workroot=None):
+    """Grade one ``Task``; never raises for anything the submission does. Returns an Outcome."""
+    started = time.monotonic()
+    outcome = Outcome(task.student, task.assignment)
+    workdir = Path(tempfile.mkdtemp(prefix=f"grade-{task.student[:40]}-", dir=workroot))
+    try:
+        folder = workdir / "submitted"
+        for rel, data in task.submission.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_bytes(data)
+        try:
+            path, notes = asm.find_notebook(folder, task.notebook_name)
+            submitted, more = asm.read_notebook(path)
+        except asm.Unreadable as error:
+            outcome.notes.append(str(error))
+            outcome.scores = zero_scores(task.source)
+            return outcome
+        outcome.notes += notes + more
+        nb, notes, flags = asm.assemble(task.source, task.released, submitted)
+        outcome.notes += notes
+        outcome.flags += flags + scan.suspicious(nb)
+        run_dir = workdir / "run"
+        for rel, data in task.assignment_files.items():
+            (run_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (run_dir / rel).write_bytes(data)
+        run_dir.mkdir(exist_ok=True)
+        guard_dir = workdir / "guard"  # used only without bubblewrap; the sandbox mounts the guard itself
+        guard_dir.mkdir()
+        shutil.copy(sandbox.GUARD, guard_dir / "grader_guard.py")
+        tokens, notes = asyncio.run(execute(nb, run_dir, task, secrets.token_hex(16), guard_dir))
+        outcome.notes += notes
+        score(nb, tokens, outcome)
+        outcome.notebook, outcome.ran = nb, True
+        if sandbox.warning():
+            outcome.flags.append("graded UNSANDBOXED: bubblewrap is not available on the grading machine")
+        return outcome
+    finally:
+        outcome.seconds = time.monotonic() - started
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,109 @@
+"""`make autograde` at scale: parallel workers, a Dask cluster and PostgreSQL give exactly a serial run's grades."""
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader import autograde, run, sandbox, submissions
+from lessons import lesson_mutants, released, source
+
+LESSON = "02_forward_pass"
+
+
+def class_of_five():
+    rel, src = released(LESSON), source(LESSON)
+    answers = submissions.solution_answers(src)
+    subs = {"solution": submissions.completed(rel, src), "blank": rel}
+    for mutant in lesson_mutants(LESSON)[:3]:
+        subs[mutant.id] = submissions.with_answers(rel, {**answers, mutant.cell: mutant.code})
+    return subs
+
+
+def scores(results):
+    return {student: result.scores for student, result in results.items()}
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    results, _ = autograde.grade(LESSON, class_of_five(), tmp_path_factory.mktemp("serial"), workers=1)
+    assert len({r.total for r in results.values()}) > 2, "the class should have varied scores"
+    return scores(results)
+
+
+def test_parallel_workers_match_a_serial_run(serial, tmp_path):
+    results, _ = autograde.grade(LESSON, class_of_five(), tmp_path, workers=3)
+    assert scores(results) == serial
+
+
+def test_a_failing_worker_costs_only_its_submission(serial, tmp_path, monkeypatch):
+    grade = run.grade
+
+    def flaky(task):
+        if task.student == "blank":
+            raise MemoryError("worker lost")
+        return grade(task)
+
+    monkeypatch.setattr(run, "grade", flaky)
+    results, outcomes = autograde.grade(LESSON, class_of_five(), tmp_path, workers=2)
+    assert outcomes["blank"].flags == ["grader error: MemoryError: worker lost"]
+    assert results["blank"].total == 0
+    assert {k: v for k, v in scores(results).items() if k != "blank"} == {
+        k: v for k, v in serial.items() if k != "blank"}
+
+
+def test_dask_cluster_matches_a_serial_run(serial, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  local_directory=str(tmp_path / "dask")) as cluster:
+        results, outcomes = autograde.grade(LESSON, class_of_five(), tmp_path / "course",
+                                            scheduler=cluster.scheduler_address)
+        workers = len(cluster.workers)
+    assert workers == 2
+    assert scores(results) == serial
+
+
+def _postgres_bin():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return os.path.dirname(found[-1]) if found else None
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL server on loopback, from Debian's packages (.ci/run installs them)."""
+    bindir = _postgres_bin()
+    assert bindir, "PostgreSQL is not installed: apt-get install postgresql (.ci/run does)"
+    data = Path(tempfile.mkdtemp(prefix="gradebook-pg-"))  # PostgreSQL refuses to run as root: a folder it can own
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(data, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(as_user + [f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "grader"],
+                   check=True, capture_output=True)
+    subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", str(data), "-w", "-l", str(data / "log"), "-o",
+                              f"-h 127.0.0.1 -p {port} -k {data}", "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql://grader@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_postgresql_gradebook_matches_sqlite(serial, tmp_path, postgres):
+    results, _ = autograde.grade(LESSON, class_of_five(), tmp_path / "course", db_url=postgres)
+    assert scores(results) == serial
+
+
+def test_without_bubblewrap_grading_still_works_and_says_so(serial, tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "bwrap", lambda: None)
+    assert "UNSANDBOXED" in sandbox.warning()
+    results, outcomes = autograde.grade(LESSON, class_of_five(), tmp_path, workers=2)
+    assert scores(results) == serial
+    assert all("graded UNSANDBOXED" in " ".join(o.flags) for o in outcomes.values())
