@@ -14,8 +14,8 @@ CONDA_NAMES = {"torch": "pytorch"}
 
 
 def requirement(spec):
-    """('name', 'constraint') of a requirement such as 'torch>=2.2'."""
-    name, constraint = re.match(r"([A-Za-z0-9_.-]+)\s*([^;]*)", spec).groups()
+    """('name', 'constraint') of a requirement such as 'torch>=2.2' or 'psycopg[binary]>=3.1'."""
+    name, constraint = re.match(r"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*([^;]*)", spec).groups()
     return name.lower().replace("_", "-"), constraint.replace(" ", "")
 
 
