@@ -10,8 +10,6 @@ from jupyter_client.kernelspec import KernelSpec
 
 from grader import sandbox
 
-GUARD_SECRET = ".grader-secret"  # read and deleted by the guard when the kernel starts
-
 
 def kernel_env(workdir, limits, extra, guard_dir):
     """The kernel's whole environment: nothing of the instructor's (tokens, keys, paths) leaks in."""

@@ -14,8 +14,8 @@ from nbgrader.utils import compute_checksum, determine_grade, is_grade
 
 from grader import assemble as asm
 from grader import sandbox, scan
-from grader.guard import TOKEN_MIME
-from grader.kernel import GUARD_SECRET, SandboxedKernelManager, kernel_env
+from grader.guard import SECRET_FILE, TOKEN_MIME
+from grader.kernel import SandboxedKernelManager, kernel_env
 
 
 @dataclass
@@ -90,12 +90,12 @@ async def execute(nb, workdir, task, secret, guard_dir):
                     error_on_timeout={"ename": "CellTimeoutError", "evalue": (
                         "this cell ran past its time limit: look for an endless loop or a very slow step"),
                         "traceback": []},
-                    startup_timeout=120, iopub_timeout=10, output_budget=limits.output, resources={
-                        "metadata": {"path": str(workdir)}})
+                    startup_timeout=120, iopub_timeout=10, shutdown_kernel="immediate", output_budget=limits.output,
+                    resources={"metadata": {"path": str(workdir)}})
     deadline = time.monotonic() + limits.notebook_timeout
     client.timeout_func = lambda cell: max(1, min(limits.cell_timeout, int(deadline - time.monotonic())))
     tokens, notes, dead, ran, killed = {}, [], None, set(), {}
-    (Path(workdir) / GUARD_SECRET).write_text(secret)
+    (Path(workdir) / SECRET_FILE).write_text(secret)  # read and deleted by the guard when the kernel starts
     try:
         async with client.async_setup_kernel(cleanup_kc=True):
             for index, cell in enumerate(nb.cells):

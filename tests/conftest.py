@@ -46,3 +46,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("=", "mutation report")
         for line in sorted(lines):
             terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Tell fixtures whether their test failed (the browser tests then keep a screenshot of the failure)."""
+    report = (yield).get_result()
+    if report.when == "call":
+        item.call_failed = report.failed

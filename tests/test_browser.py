@@ -1,0 +1,265 @@
+"""The student's and the instructor's JupyterLab, driven in a real browser (Playwright and Debian's chromium).
+
+Students: every lesson of the student pack opens, its figures load, its first cells run, one answer typed
+in passes its public test, and nbgrader's Validate button fails the blank notebook and passes a completed
+one. Instructors: after `make autograde`, the Formgrader lists the course's assignments and a submission's
+score. Screenshots of every step land in build/e2e-screenshots/<test>/ for a person to look at.
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_copy import copy_course, make, submit
+from grader import pack, submissions
+from lessons import LESSONS, REPO, released, source
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+SHOTS = REPO / "build" / "e2e-screenshots"
+SETTINGS = {  # JupyterLab user settings: no news prompt; every cell in the DOM (windowing hides cells off screen)
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+}
+TOKEN = "course-e2e-token"
+VALIDATE_SECONDS = 180  # nbgrader runs the whole notebook; the MNIST lab trains two models
+
+playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the [test] extra has it)")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install chromium")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def jupyterlab(root, home):
+    """JupyterLab on 127.0.0.1 serving ``root``, with its own settings, workspaces and runtime in ``home``."""
+    for name, values in SETTINGS.items():
+        path = home / "settings" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    port = free_port()
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTER_CONFIG_DIR": str(home / "config"),
+           "HOME": str(home)}
+    log = open(home / "jupyterlab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True",
+         f"--LabApp.user_settings_dir={home / 'settings'}", f"--LabApp.workspaces_dir={home / 'workspaces'}"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"JupyterLab did not start:\n{(home / 'jupyterlab.log').read_text()[-3000:]}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Steps:
+    """A page plus numbered screenshots of each step; the last one is taken when a step fails."""
+
+    def __init__(self, page, folder):
+        self.page, self.folder, self.count = page, folder, 0
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+
+    def shot(self, name):
+        self.count += 1
+        self.page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=False)
+
+
+@pytest.fixture
+def steps(browser, request):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(60_000)
+    recorder = Steps(page, SHOTS / re.sub(r"[^\w.-]+", "_", request.node.name))
+    yield recorder
+    if getattr(request.node, "call_failed", True):  # set by conftest.pytest_runtest_makereport
+        recorder.shot("failed")
+    page.close()
+
+
+def open_notebook(page, url, path):
+    """Open ``path`` in a fresh workspace; returns the visible notebook panel once its kernel is idle."""
+    page.goto(f"{url}/lab/tree/{path}?reset&token={TOKEN}")
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel.locator(".jp-Cell").first.wait_for()
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=90_000)
+    return panel
+
+
+def run_cells(page, panel, first, last):
+    """Select cell ``first`` and press Shift+Enter through cell ``last``, as a student does; wait for the kernel."""
+    cells = panel.locator(".jp-Cell")
+    cells.nth(first).locator(".jp-Cell-inputWrapper").click()
+    if "jp-MarkdownCell" not in (cells.nth(first).get_attribute("class") or ""):
+        page.keyboard.press("Escape")  # command mode: Shift+Enter runs and moves on
+    for _ in range(first, last + 1):
+        page.keyboard.press("Shift+Enter")
+    for index in range(first, last + 1):
+        prompt = cells.nth(index).locator(".jp-InputPrompt")
+        if "jp-CodeCell" in (cells.nth(index).get_attribute("class") or ""):
+            page.wait_for_function("p => /\\[\\d+\\]/.test(p.textContent)", arg=prompt.element_handle(),
+                                   timeout=120_000)
+
+
+def errors_in(cell):
+    return cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+
+
+def validate(page, panel, expect):
+    """Press nbgrader's Validate button; returns the dialog's text once it reports ``expect``."""
+    panel.locator(".validate-button").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator(f"#validation-message.validation-{expect}").wait_for(timeout=VALIDATE_SECONDS * 1000)
+    return dialog.inner_text()
+
+
+def close_dialog(page):
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    page.locator(".jp-Dialog").wait_for(state="detached")
+
+
+@pytest.fixture(scope="module")
+def student_lab(tmp_path_factory):
+    """The student pack, served by JupyterLab, with a completed copy of every lesson beside the blank one."""
+    home = tmp_path_factory.mktemp("student")
+    root = home / "pack"
+    pack.build(root)
+    for lesson in LESSONS:
+        nbformat.write(submissions.completed(released(lesson), source(lesson)),
+                       str(root / "notebooks" / lesson / f"{lesson}_completed.ipynb"))
+    with jupyterlab(root / "notebooks", home) as url:
+        yield url
+
+
+def first_exercise(lesson):
+    """(index of the first answer cell, its solution, index of its public test: the next graded test cell)."""
+    nb = source(lesson)
+    answers, tests = submissions.answer_cells(nb), submissions.test_cells(nb)
+    ids = [submissions.grade_id(c) if c.get("metadata", {}).get("nbgrader") else None for c in nb.cells]
+    answer = next(i for i, g in enumerate(ids) if g in answers)
+    test = next(i for i, g in enumerate(ids) if i > answer and g in tests)
+    return answer, submissions.solution_answers(nb)[ids[answer]], test
+
+
+def markdown_images(lesson):
+    return sum(len(re.findall(r"!\[[^\]]*\]\([^)]+\)|<img ", c.source)) for c in released(lesson).cells
+               if c.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_student_works_through_a_lesson(student_lab, steps, lesson):
+    page = steps.page
+    panel = open_notebook(page, student_lab, f"{lesson}/{lesson}.ipynb")
+    images = panel.locator(".jp-RenderedMarkdown img")
+    expected = markdown_images(lesson)
+    playwright.expect(images).to_have_count(expected, timeout=30_000)  # markdown renders after the panel appears
+    for i in range(expected):
+        images.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete", arg=images.nth(i).element_handle())
+        width = images.nth(i).evaluate("img => img.naturalWidth")
+        assert width > 0, f"{lesson}: image {images.nth(i).get_attribute('src')} did not load"
+    steps.shot("opened")
+
+    text = validate(page, panel, "failed")
+    assert "The following cell failed" in text, text
+    steps.shot("validate-blank-fails")
+    close_dialog(page)
+
+    answer, code, test = first_exercise(lesson)
+    cells = panel.locator(".jp-Cell")
+    run_cells(page, panel, 0, answer - 1)
+    for index in range(answer):
+        assert not errors_in(cells.nth(index)), f"{lesson}: cell {index + 1} failed:\n{errors_in(cells.nth(index))}"
+    ran = [cells.nth(i) for i in range(answer) if "jp-CodeCell" in cells.nth(i).get_attribute("class")]
+    assert ran and any(c.locator(".jp-OutputArea-output").count() for c in ran), f"{lesson}: the first cells printed nothing"
+    steps.shot("first-cells-ran")
+
+    editor = cells.nth(answer).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Escape")
+    run_cells(page, panel, answer, test)
+    cells.nth(test).scroll_into_view_if_needed()
+    steps.shot("public-test-passes")
+    assert not errors_in(cells.nth(test)), f"{lesson}: the public test failed:\n{errors_in(cells.nth(test))}"
+    assert re.search(r"\[\d+\]", cells.nth(test).locator(".jp-InputPrompt").inner_text())
+
+    panel = open_notebook(page, student_lab, f"{lesson}/{lesson}_completed.ipynb")
+    text = validate(page, panel, "success")
+    assert "Success! Your notebook passes all the tests." in text, text
+    steps.shot("validate-completed-passes")
+    close_dialog(page)
+
+
+LESSON = "02_forward_pass"
+
+
+@pytest.fixture(scope="module")
+def instructor_lab(tmp_path_factory):
+    """A copy of the course with two submissions graded by `make autograde`, served by JupyterLab."""
+    home = tmp_path_factory.mktemp("instructor")
+    course = copy_course(home / "course")
+    submit(course, LESSON, {"alice": submissions.completed(released(LESSON), source(LESSON)), "bob": released(LESSON)})
+    for target in ("release", "autograde"):
+        make(course, target, assignment=LESSON)
+    with jupyterlab(course, home) as url:
+        yield url
+
+
+def test_instructor_sees_autograded_scores_in_formgrader(instructor_lab, steps):
+    page = steps.page
+    page.goto(f"{instructor_lab}/lab?reset&token={TOKEN}")
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    page.locator(".lm-Menu").get_by_text("Formgrader", exact=True).click()
+    frame = page.frame_locator("#formgrader-iframe iframe")
+    frame.locator("#main-table td.name", has_text=LESSON).wait_for()
+    listed = [name.strip() for name in frame.locator("#main-table td.name").all_inner_texts()]
+    assert sorted(listed) == LESSONS, f"the formgrader lists {listed}, not the course's {LESSONS}"
+    steps.shot("formgrader-assignments")
+
+    frame.locator("a", has_text="Manage Students").click()
+    frame.locator("#main-table tr", has_text="alice").locator("td.score", has_text="/").wait_for()
+    alice = frame.locator("#main-table tr", has_text="alice").inner_text()
+    full = sum(submissions.test_cells(source(LESSON)).values())
+    assert re.search(rf"\b{full:g}(\.0+)?\s*/\s*{full:g}", alice), f"alice's row: {alice!r}"
+    bob = frame.locator("#main-table tr", has_text="bob").inner_text()
+    assert re.search(rf"\b0(\.0+)?\s*/\s*{full:g}", bob), f"bob's row: {bob!r}"
+    steps.shot("formgrader-scores")
