@@ -50,6 +50,10 @@ def import_only(solutions):
     nbformat.write(nb, str(folder / f"{FIXED}.ipynb"))
 
 
+def released_import_only(solutions):
+    return nbformat.read(str(solutions / FIXED / f"{FIXED}.ipynb"), as_version=4)
+
+
 def submit(root, lesson, students):
     for student, nb in students.items():
         folder = root / "grading" / "submitted" / student / lesson
@@ -142,10 +146,6 @@ def main():
     if args.write and not failed:
         write("grading", lines)
     return 1 if failed else 0
-
-
-def released_import_only(solutions):
-    return nbformat.read(str(solutions / FIXED / f"{FIXED}.ipynb"), as_version=4)
 
 
 if __name__ == "__main__":

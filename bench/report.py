@@ -1,4 +1,5 @@
 """Medians with their spread, and the tables the benchmarks write into docs/benchmarks.md."""
+import os
 import platform
 import statistics
 from pathlib import Path
@@ -15,7 +16,7 @@ def spread(samples, fmt="{:.2f}"):
 
 
 def machine():
-    cores = len(__import__("os").sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0))
     return f"{platform.processor() or platform.machine()}, {cores} cores, torch {torch.__version__}"
 
 

@@ -100,7 +100,7 @@ class Steps:
 
     def shot(self, name):
         self.count += 1
-        self.page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=False)
+        self.page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"))
 
 
 @pytest.fixture
