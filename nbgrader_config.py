@@ -1,11 +1,10 @@
 """nbgrader configuration for the course (read by every `nbgrader` command run from this folder)."""
 import os
 
-from grader.execute import BudgetedExecute
 from grader.redact import RedactHiddenTests
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
+from grader.refuse import RefuseStockAutograde
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -13,6 +12,8 @@ c.CourseDirectory.course_id = "pytorch-course"
 # The instructor edits solutions/; `make release` generates the student notebooks into notebooks/.
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
+# A lesson's grading.py (its probes and judgements) stays with the instructor: never released.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "grading.py"]
 # Everything grading produces lives under grading/ (gitignored): submissions, results, feedback, gradebook.
 c.CourseDirectory.submitted_directory = "grading/submitted"
 c.CourseDirectory.autograded_directory = "grading/autograded"
@@ -25,15 +26,9 @@ c.NbGrader.logfile = os.path.join(GRADING, "nbgrader.log")
 # Where release_assignment / fetch / submit / collect meet; override per machine with NBGRADER_EXCHANGE.
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 
-# Time budgets. nbgrader's default is 30 s per cell, which kills a CPU training cell of the MNIST lab
-# (about a minute on 2 cores). Each cell gets up to 5 minutes, and one notebook 15 minutes in all, so a
-# submission stuck in a loop costs the class at most 15 minutes, never the whole grading run.
-c.BudgetedExecute.timeout = 300
-c.BudgetedExecute.notebook_timeout = 900
-c.Autograde.autograde_preprocessors = [
-    BudgetedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
-]
+# `make autograde` grades (sandboxed kernels, answers judged as data, time limits in grader/sandbox.py);
+# stock `nbgrader autograde` and the Formgrader's button refuse with a message saying so.
+c.Autograde.autograde_preprocessors = [RefuseStockAutograde]
 
 # Students see their failure messages but never the hidden tests' code.
 c.GenerateFeedback.preprocessors = [GetGrades, RedactHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -24,7 +24,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from grader import assemble as asm
-from grader import run, sandbox
+from grader import questions, reference, run, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -111,21 +111,43 @@ class Course:
 def _files(folder, skip_notebooks):
     """relative path -> bytes for the files in ``folder`` (links followed)."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*"))
-            if p.is_file() and not (skip_notebooks and p.suffix == ".ipynb") and ".ipynb_checkpoints" not in p.parts}
+            if p.is_file() and not (skip_notebooks and p.suffix == ".ipynb") and ".ipynb_checkpoints" not in p.parts
+            and p.name != questions.FILE and "__pycache__" not in p.parts}
+
+
+def _lesson(course, assignment):
+    """(source notebook, released notebook, the lesson's other files, question -> probe source)."""
+    name = f"{assignment}.ipynb"
+    source = nbformat.read(str(course.source / assignment / name), as_version=4)
+    released = nbformat.read(str(course.release / assignment / name), as_version=4)
+    lesson = questions.load(course.source, assignment) or {}
+    return source, released, _files(course.source / assignment, skip_notebooks=True), {
+        q: question.probe_source() for q, question in lesson.items()}
 
 
 def tasks(course, assignment, limits=sandbox.Limits(), env=None, data_dirs=()):
     """Yield one ``run.Task`` per student folder in grading/submitted/<student>/<assignment>/, read on demand."""
-    name = f"{assignment}.ipynb"
-    source = nbformat.read(str(course.source / assignment / name), as_version=4)
-    released = nbformat.read(str(course.release / assignment / name), as_version=4)
-    assignment_files = _files(course.source / assignment, skip_notebooks=True)
+    source, released, assignment_files, probes = _lesson(course, assignment)
     for folder in sorted((course.grading / "submitted").glob(f"*/{assignment}")):
         # Only notebooks are read (at most one byte past the size limit); other files are only listed.
         submission = {str(p.relative_to(folder)): _head(p) if p.suffix == ".ipynb" else b""
                       for p in folder.rglob("*") if p.is_file()}
-        yield run.Task(folder.parent.name, assignment, name, source, released, submission, assignment_files,
-                       limits, dict(env or {}), tuple(data_dirs))
+        yield run.Task(folder.parent.name, assignment, f"{assignment}.ipynb", source, released, submission,
+                       assignment_files, limits, dict(env or {}), tuple(data_dirs), probes)
+
+
+def reference_runner(course, assignment, limits, workers, scheduler):
+    """run id -> notebook  =>  run id -> Outcome: the reference's kernels, through the same pipeline."""
+    source, released, assignment_files, probes = _lesson(course, assignment)
+    env, data_dirs = kernel_settings()
+    name = f"{assignment}.ipynb"
+
+    def grade_all(notebooks):
+        task_list = [run.Task(run_id, assignment, name, source, released, {name: nbformat.writes(nb).encode()},
+                              assignment_files, limits, env, data_dirs, probes) for run_id, nb in notebooks.items()]
+        return {outcome.student: outcome for outcome in run_all(task_list, workers, scheduler)}
+
+    return grade_all
 
 
 def _head(path):
@@ -229,7 +251,7 @@ def status_of(outcome):
     return "review" if outcome.flags else "unreadable" if not outcome.ran else "ok"
 
 
-REPORT_FIELDS = ["student", "score", "max_score", "status", "seconds", "notes", "review"]
+REPORT_FIELDS = ["student", "score", "max_score", "status", "seconds", "notes", "review", "mistakes"]
 
 
 def autograde(course, assignment, workers=None, scheduler=None, limits=None, log=print):
@@ -245,6 +267,12 @@ def autograde(course, assignment, workers=None, scheduler=None, limits=None, log
         limits = replace(limits, threads=max(1, cores // workers))
     if sandbox.warning():
         log(sandbox.warning())
+    judged = None
+    if questions.path(course.source, assignment).is_file():  # answers as data: judged here, against the reference
+        judged = reference.build(course, assignment, reference_runner(course, assignment, limits, workers, scheduler),
+                                 log)
+        source = nbformat.read(str(course.source / assignment / f"{assignment}.ipynb"), as_version=4)
+        points = {q: top for q, (_, top) in run.zero_scores(source).items()}
     task_list = tasks(course, assignment, limits, *kernel_settings())  # a generator: read as workers free up
     results = {}
     report = course.grading / "reports" / f"{assignment}.csv"
@@ -253,6 +281,8 @@ def autograde(course, assignment, workers=None, scheduler=None, limits=None, log
         writer = csv.DictWriter(f, REPORT_FIELDS)
         writer.writeheader()
         for outcome in run_all(task_list, workers, scheduler):
+            if judged:
+                judged.judge(outcome, points)
             try:
                 record(course, outcome)
             except Exception as error:  # e.g. a student the gradebook cannot take: report it, go on
@@ -261,7 +291,8 @@ def autograde(course, assignment, workers=None, scheduler=None, limits=None, log
             status = status_of(outcome)
             writer.writerow({"student": outcome.student, "score": outcome.total, "max_score": top, "status": status,
                              "seconds": f"{outcome.seconds:.1f}", "notes": " | ".join(outcome.notes),
-                             "review": " | ".join(outcome.flags)})
+                             "review": " | ".join(outcome.flags),
+                             "mistakes": " | ".join(f"{q}: {m}" for q, m in sorted(outcome.mistakes.items()))})
             f.flush()
             log(f"{assignment} {outcome.student}: {outcome.total:g}/{top:g} {status} ({outcome.seconds:.1f} s)"
                 + "".join(f"\n    review: {flag}" for flag in outcome.flags))

@@ -13,7 +13,7 @@ from nbclient.exceptions import DeadKernelError
 from nbgrader.utils import compute_checksum, determine_grade, is_grade
 
 from grader import assemble as asm
-from grader import sandbox, scan
+from grader import probedata, sandbox, scan
 from grader.guard import SECRET_FILE, TOKEN_MIME
 from grader.kernel import SandboxedKernelManager, kernel_env
 
@@ -28,6 +28,8 @@ class Outcome:
     comments: dict = field(default_factory=dict)  # answer grade_id -> nbgrader's auto comment
     notes: list = field(default_factory=list)  # what the student should know
     flags: list = field(default_factory=list)  # reasons an instructor should review it
+    probe_data: dict = field(default_factory=dict)  # question -> the bytes its probe wrote (untrusted), or None
+    mistakes: dict = field(default_factory=dict)  # question -> id of the known mistake its data matched
     notebook: object = None  # the executed notebook, or None if it could not run
     ran: bool = False  # whether the notebook could be read and run
     seconds: float = 0.0
@@ -51,6 +53,15 @@ class Task:
     limits: sandbox.Limits = sandbox.Limits()
     env: dict = field(default_factory=dict)  # extra kernel environment (COURSE_DATA_DIR, COURSE_DEVICE)
     data_dirs: tuple = ()  # read-only inside the sandbox
+    probes: dict = field(default_factory=dict)  # test grade_id -> probe source: run instead of the test cell
+
+
+PROBES = ".probes"  # in the kernel's folder: where probes write their data
+
+
+def probe_cell(question, folder, source):
+    """The code a test cell runs when its question is judged from data: the probe, nothing of the test."""
+    return f"__import__('grader_recorder').probe({question!r}, {str(folder)!r}, {source!r})"
 
 
 KILL_GRACE = 10  # seconds a cell gets after its time limit to answer the interrupt before the kernel is killed
@@ -107,8 +118,11 @@ async def execute(nb, workdir, task, secret, guard_dir):
                 ran.add(index)
                 original, nonce = cell.source, secrets.token_hex(16)
                 kind = "test" if asm.is_test(cell) else None if asm.is_answer(cell) or asm.student_added(cell) else "setup"
+                if kind == "test" and asm.grade_id(cell) in task.probes:
+                    question = asm.grade_id(cell)
+                    cell.source = probe_cell(question, Path(workdir) / PROBES, task.probes[question])
                 if kind:
-                    cell.source = f"#grader {secret} {kind} {nonce}\n{original}"
+                    cell.source = f"#grader {secret} {kind} {nonce}\n{cell.source}"
                 budget, started = client.timeout_func(cell) + KILL_GRACE, time.monotonic()
                 try:  # nbclient interrupts a cell at its time limit; this stops one that ignores the interrupt
                     try:
@@ -178,13 +192,23 @@ def _take_token(cell, nonce):
     return findings, ended
 
 
-def score(nb, tokens, outcome):
-    """Points per graded cell, by nbgrader's rule, except a test cell whose run is not proven gets none."""
+def score(nb, tokens, outcome, probes=()):
+    """Points per graded cell, by nbgrader's rule, except a test cell whose run is not proven gets none.
+
+    Questions in ``probes`` are judged later, from their data; what the guard put back is only flagged.
+    """
     for cell in nb.cells:
         if not is_grade(cell):
             continue
         key = asm.grade_id(cell)
         points, top = determine_grade(cell)
+        if key in probes:
+            findings = tokens.get(key, ([], True))[0]
+            if findings:
+                outcome.flags.append(f"{key}: before this question's probe ran, the grader had to undo changes the "
+                                     "submission made: " + "; ".join(findings))
+            outcome.scores[key] = (0, top)
+            continue
         if asm.is_test(cell) and key in tokens:
             findings, ended = tokens[key]
             if findings:
@@ -234,10 +258,12 @@ def grade(task, workroot=None):
         run_dir.mkdir(exist_ok=True)
         guard_dir = workdir / "guard"  # used only without bubblewrap; the sandbox mounts the guard itself
         guard_dir.mkdir()
-        shutil.copy(sandbox.GUARD, guard_dir / "grader_guard.py")
+        for name, module in sandbox.KERNEL_MODULES.items():
+            shutil.copy(module, guard_dir / name)
         tokens, notes = asyncio.run(execute(nb, run_dir, task, secrets.token_hex(16), guard_dir))
         outcome.notes += notes
-        score(nb, tokens, outcome)
+        outcome.probe_data = probedata.collect(run_dir / PROBES, task.probes)
+        score(nb, tokens, outcome, task.probes)
         outcome.notebook, outcome.ran = nb, True
         if sandbox.warning():
             outcome.flags.append("graded UNSANDBOXED: bubblewrap is not available on the grading machine")

@@ -19,8 +19,11 @@ from functools import lru_cache
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-GUARD = Path(__file__).resolve().parent / "guard.py"
-GUARD_DIR = "/opt/grader"  # where the guard appears inside the sandbox
+HERE = Path(__file__).resolve().parent
+GUARD = HERE / "guard.py"
+# What every kernel imports from the grader, by the name it has there: the guard and the probes' recorder.
+KERNEL_MODULES = {"grader_guard.py": GUARD, "grader_recorder.py": HERE / "recorder.py"}
+GUARD_DIR = "/opt/grader"  # where they appear inside the sandbox
 PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
 
 
@@ -93,8 +96,9 @@ def command(argv, workdir, env, limits, data_dirs=(), cgroup=None):
         box += ["--ro-bind", path, path]
     for device in sorted(glob.glob("/dev/nvidia*")):
         box += ["--dev-bind", device, device]
-    box += ["--ro-bind", str(GUARD), f"{GUARD_DIR}/grader_guard.py", "--bind", workdir, workdir, "--chdir", workdir,
-            "--clearenv"]
+    for name, module in KERNEL_MODULES.items():
+        box += ["--ro-bind", str(module), f"{GUARD_DIR}/{name}"]
+    box += ["--bind", workdir, workdir, "--chdir", workdir, "--clearenv"]
     for key, value in env.items():
         box += ["--setenv", key, value]
     return confine + box + ["--"] + list(argv)

@@ -1,0 +1,181 @@
+"""Runs inside a student's kernel (as ``grader_recorder``): calls the student's code on a probe's inputs and
+writes down what came back, as plain data. It decides nothing.
+
+A probe is instructor code, not secret: a function ``probe(rec)`` whose source the grader sends in a
+cell. It builds inputs, calls the student's functions through ``rec.call`` and records observations.
+What it records is written to ``<out>/<question>.npz`` (NumPy arrays and one JSON header, no pickles),
+which the grader reads and judges outside the kernel. A student can make this data say anything; it
+earns points only by matching the instructor's data, which never enters the kernel.
+"""
+import json
+import math
+import os
+
+import numpy as np
+import torch
+
+MAX_ELEMENTS = 1 << 22  # per recorded tensor; more is recorded as an error
+MAX_TEXT = 400  # characters kept of an error message
+
+
+def _text(value):
+    text = str(value)
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "..."
+
+
+def _error(error):
+    return {"kind": "error", "type": type(error).__name__, "message": _text(error)}
+
+
+def _jsonable(value, depth=0):
+    """Numbers, strings, None and (nested) sequences of them, as JSON; None if ``value`` is anything else."""
+    if value is None or isinstance(value, (bool, str)):
+        return value if not isinstance(value, str) else _text(value)
+    if isinstance(value, int):
+        return value if abs(value) < 1 << 62 else float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, (tuple, list, torch.Size)) and depth < 4 and len(value) <= 64:
+        items = [_jsonable(v, depth + 1) for v in value]
+        return None if any(i is None and v is not None for i, v in zip(items, value)) else items
+    return None
+
+
+class Recorder:
+    """What a probe works with: the student's namespace, seeded inputs, calls that never raise."""
+
+    def __init__(self, namespace):
+        self.ns = namespace
+        self.entries, self.arrays = [], {}
+
+    # -- inputs --------------------------------------------------------------------------------------
+    @staticmethod
+    def randn(*shape, seed, device="cpu", dtype=torch.float32):
+        """Standard-normal values drawn on the CPU from ``seed``, then moved: the same on every device."""
+        generator = torch.Generator().manual_seed(seed)
+        return torch.randn(*shape, generator=generator, dtype=dtype).to(device)
+
+    @staticmethod
+    def devices():
+        """The devices a probe runs on: the CPU, and CUDA when there is one."""
+        return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+    # -- observations --------------------------------------------------------------------------------
+    def get(self, name):
+        """The student's object called ``name``, or None (recorded as missing) when it is not defined."""
+        if name not in self.ns:
+            self._add(f"{name} is defined", {"kind": "error", "type": "NameError",
+                                             "message": f"name '{name}' is not defined"})
+            return None
+        return self.ns[name]
+
+    def call(self, label, function, *args, **kwargs):
+        """``function(*args, **kwargs)`` (a name in the student's namespace, or a callable), recorded as ``label``.
+
+        Also records whether the tensors it was given came back unchanged. Returns the result, or None
+        when the call raised (the exception is what gets recorded).
+        """
+        if isinstance(function, str):
+            if function not in self.ns:
+                self._add(label, {"kind": "error", "type": "NameError", "message": f"name '{function}' is not defined"})
+                return None
+            function = self.ns[function]
+        inputs = [a for a in [*args, *kwargs.values()] if isinstance(a, torch.Tensor)]
+        before = [_snapshot(a) for a in inputs]
+        try:
+            result = function(*args, **kwargs)
+        except BaseException as error:  # SystemExit and KeyboardInterrupt too: the probe goes on
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            self._add(label, _error(error))
+            return None
+        self.record(label, result)
+        if inputs:
+            self.record(f"{label} leaves its inputs unchanged",
+                        all(_snapshot(a) == b for a, b in zip(inputs, before)), kind="unchanged")
+        return result
+
+    def record(self, label, value, kind="result"):
+        """Record ``value`` under ``label``: tensors and arrays as data, plain values as JSON."""
+        try:
+            entry = self._plain(value)
+        except Exception as error:  # a value that cannot even be read: that is what gets recorded
+            entry = _error(error)
+        entry["kind"] = entry.get("kind") if entry.get("kind") == "error" else kind
+        self._add(label, entry)
+
+    def _plain(self, value):
+        if isinstance(value, (torch.Tensor, np.ndarray)):
+            return self._array(value)
+        plain = _jsonable(value)
+        if plain is None and value is not None:
+            return {"type": type(value).__name__}
+        return {"type": type(value).__name__, "value": plain}
+
+    def _array(self, value):
+        entry = {"type": "ndarray" if isinstance(value, np.ndarray) else "Tensor"}
+        if isinstance(value, torch.Tensor):
+            with torch._C.DisableTorchFunctionSubclass():
+                tensor = value.detach()
+                entry.update(dtype=str(tensor.dtype), device=str(tensor.device), shape=list(tensor.shape),
+                             requires_grad=bool(value.requires_grad))
+                if tensor.numel() > MAX_ELEMENTS:
+                    raise ValueError(f"a tensor of {tensor.numel()} elements is too large to check")
+                if tensor.device.type == "meta":
+                    return entry
+                tensor = tensor.to("cpu")
+                if tensor.is_complex():
+                    array = tensor.to(torch.complex128).numpy()
+                elif tensor.is_floating_point():
+                    array = tensor.to(torch.float64).numpy()
+                elif tensor.dtype == torch.bool:
+                    array = tensor.numpy()
+                else:
+                    array = tensor.to(torch.int64).numpy()
+        else:
+            entry.update(dtype=str(value.dtype), device="numpy", shape=list(value.shape))
+            if value.size > MAX_ELEMENTS or value.dtype.kind not in "biufc":
+                raise ValueError(f"an array of {value.size} elements of {value.dtype} cannot be checked")
+            array = np.asarray(value, dtype={"b": bool, "c": np.complex128, "f": np.float64}.get(value.dtype.kind,
+                                                                                                   np.int64))
+        key = f"a{len(self.arrays)}"
+        self.arrays[key] = np.array(array, order="C")  # ascontiguousarray would make 0-d arrays 1-d
+        entry["array"] = key
+        return entry
+
+    def _add(self, label, entry):
+        self.entries.append({"label": _text(label), **entry})
+
+    def save(self, path):
+        header = np.frombuffer(json.dumps({"entries": self.entries}).encode(), dtype=np.uint8)
+        tmp = f"{path}.tmp"
+        with open(tmp, "wb") as f:
+            np.savez(f, __header__=header, **self.arrays)
+        os.replace(tmp, path)
+
+
+def _snapshot(tensor):
+    """What a tensor holds, for telling whether a call changed it in place."""
+    with torch._C.DisableTorchFunctionSubclass():
+        t = tensor.detach()
+        if t.device.type == "meta":
+            return (tuple(t.shape), str(t.dtype))
+        return (tuple(t.shape), str(t.dtype), t.to("cpu").clone().numpy().tobytes())
+
+
+def probe(question, out, source, namespace=None):
+    """Run the probe in ``source`` (one function taking the recorder) and save what it recorded."""
+    if namespace is None:
+        namespace = __import__("IPython").get_ipython().user_ns
+    rec = Recorder(namespace)
+    scope = {"torch": torch, "np": np, "math": math}
+    try:
+        exec(compile(source, f"<probe {question}>", "exec"), scope)
+        function = next(v for k, v in scope.items() if k.startswith("probe") and callable(v))
+        function(rec)
+    except BaseException as error:  # the probe stops; what it recorded so far still counts
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        rec._add("the checks", _error(error))
+    os.makedirs(out, exist_ok=True)
+    rec.save(os.path.join(out, f"{question}.npz"))

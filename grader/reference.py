@@ -1,0 +1,129 @@
+"""The instructor's data for each question, and each known mistake's: the lesson's probes run on the
+solution and on every mutant of tests/mutants/<lesson>.yml, in kernels with no student code in them.
+
+Computed once per lesson and cached under grading/reference/, keyed by the hash of everything the data
+depend on (the lesson, its probes, its mutants, the course package, the recorder, PyTorch, the devices).
+"""
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import torch
+
+from grader import judge, mutants, probedata, questions, submissions
+
+HERE = Path(__file__).resolve().parent
+SOLUTION = "solution"
+
+
+@dataclass
+class Reference:
+    """What the judge needs for one lesson, as plain data."""
+
+    judging: dict  # question -> judge.Judging
+    expected: dict  # question -> the solution's record
+    mistakes: dict  # question -> [judge.Mistake] (mutants whose data differ from the solution's there)
+
+    def judge(self, outcome, points):
+        """Score ``outcome``'s questions from its probe data; each verdict goes under its test cell."""
+        cells = {submissions.grade_id(c): c for c in (outcome.notebook.cells if outcome.notebook else [])}
+        for question, judging in self.judging.items():
+            top = points[question]
+            try:
+                record, problem = probedata.parse(outcome.probe_data.get(question)), None
+            except probedata.BadData as error:
+                record, problem = None, str(error)
+            if record is None:
+                why = ("the kernel stopped before this question's checks" if problem == "no data was recorded"
+                       else problem)
+                verdict = judge.Verdict(0, f"your code could not be checked: {why}")
+            else:
+                verdict = judge.verdict(top, record, self.expected[question], judging, self.mistakes[question])
+            outcome.scores[question] = (verdict.points, top)
+            if verdict.mistake:
+                outcome.mistakes[question] = verdict.mistake
+            if question in cells:
+                cells[question].outputs.append(_shown(verdict, top))
+        return outcome
+
+
+def mutants_path(course, assignment):
+    return course.source.parent / "tests" / "mutants" / f"{assignment}.yml"
+
+
+def lesson_mutants(course, assignment, source):
+    file = mutants_path(course, assignment)
+    if not file.is_file():
+        return []
+    return mutants.load(file, submissions.answer_cells(source), submissions.test_cells(source))
+
+
+def cache_key(course, assignment):
+    digest = hashlib.sha256()
+    files = [course.source / assignment / f"{assignment}.ipynb", questions.path(course.source, assignment),
+             mutants_path(course, assignment), HERE / "recorder.py",
+             *sorted((HERE.parent / "course").glob("*.py"))]
+    for file in files:
+        digest.update(str(file.name).encode() + b"\0" + (file.read_bytes() if file.is_file() else b"") + b"\0")
+    digest.update(f"{torch.__version__} cuda={torch.cuda.is_available()}".encode())
+    return digest.hexdigest()[:20]
+
+
+def runs(source, released, known):
+    """run id -> notebook: the completed solution, and the solution with each mutant's answer in its cell."""
+    answers = submissions.solution_answers(source)
+    out = {SOLUTION: submissions.completed(released, source)}
+    for mutant in known:
+        out[f"mutant-{mutant.id}"] = submissions.with_answers(released, {**answers, mutant.cell: mutant.code})
+    return out
+
+
+def build(course, assignment, grade_all, log=print):
+    """The lesson's Reference, from the cache or computed with ``grade_all`` (run id -> notebook; returns
+    run id -> Outcome). Raises RuntimeError, with what to fix, when the solution fails its own probes."""
+    source = nbformat.read(str(course.source / assignment / f"{assignment}.ipynb"), as_version=4)
+    released = nbformat.read(str(course.release / assignment / f"{assignment}.ipynb"), as_version=4)
+    lesson = questions.load(course.source, assignment)
+    known = lesson_mutants(course, assignment, source)
+    folder = course.grading / "reference" / assignment / cache_key(course, assignment)
+    if not (folder / "complete").is_file():
+        log(f"{assignment}: computing the reference data (the solution and {len(known)} known mistakes)")
+        shutil.rmtree(folder, ignore_errors=True)
+        for run_id, outcome in grade_all(runs(source, released, known)).items():
+            probedata.save({q: d for q, d in outcome.probe_data.items() if d is not None}, folder / run_id)
+        (folder / "complete").write_text("")
+    records = {}
+    for run_id in [SOLUTION] + [f"mutant-{m.id}" for m in known]:
+        stored = probedata.collect(folder / run_id, lesson)
+        records[run_id] = {}
+        for question, data in stored.items():
+            try:
+                records[run_id][question] = probedata.parse(data)
+            except probedata.BadData as error:
+                if run_id == SOLUTION:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    raise RuntimeError(f"{assignment}: the solution's probe for {question} recorded no usable "
+                                       f"data ({error}): run solutions/{assignment} top to bottom and fix it") from None
+    expected = records[SOLUTION]
+    judging = {q: question.judging() for q, question in lesson.items()}
+    for question, record in expected.items():
+        failing = [label for label, entry in record.items() if entry.kind == "error" and label == "the checks"]
+        if failing:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise RuntimeError(f"{assignment}: the probe of {question} fails on the solution: "
+                               f"{record[failing[0]].type}: {record[failing[0]].value}")
+    mistakes = {q: [judge.Mistake(m.id, m.feedback, records[f"mutant-{m.id}"][q]) for m in known
+                    if q in records[f"mutant-{m.id}"]
+                    and judge.differences(records[f"mutant-{m.id}"][q], expected[q], judging[q])]
+                for q in lesson}
+    return Reference(judging, expected, mistakes)
+
+
+def _shown(verdict, top):
+    """A verdict as a cell output: a plain line when it passed, an error the eye finds when it did not."""
+    if verdict.points >= top:
+        return nbformat.v4.new_output("stream", name="stdout", text=f"✓ {verdict.message}\n")
+    return nbformat.v4.new_output("error", ename="Not yet", evalue=verdict.message,
+                                  traceback=[f"✗ {verdict.message}"])
