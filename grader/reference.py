@@ -1,11 +1,14 @@
 """The instructor's data for each question, and each known mistake's: the lesson's probes run on the
 solution and on every mutant of tests/mutants/<lesson>.yml, in kernels with no student code in them.
 
-Computed once per lesson and cached under grading/reference/, keyed by the hash of everything the data
-depend on (the lesson, its probes, its mutants, the course package, the recorder, PyTorch, the devices).
+Computed once per lesson and cached under grading/reference/ (or $GRADER_REFERENCE_CACHE), keyed by the
+hash of everything the data depend on (the lesson, its probes, its mutants, the course package, the
+recorder, PyTorch, the devices).
 """
 import hashlib
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,13 +90,18 @@ def build(course, assignment, grade_all, log=print):
     released = nbformat.read(str(course.release / assignment / f"{assignment}.ipynb"), as_version=4)
     lesson = questions.load(course.source, assignment)
     known = lesson_mutants(course, assignment, source)
-    folder = course.grading / "reference" / assignment / cache_key(course, assignment)
-    if not (folder / "complete").is_file():
+    cache = Path(os.environ.get("GRADER_REFERENCE_CACHE") or course.grading / "reference")
+    folder = cache / assignment / cache_key(course, assignment)
+    if not folder.is_dir():
         log(f"{assignment}: computing the reference data (the solution and {len(known)} known mistakes)")
-        shutil.rmtree(folder, ignore_errors=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        fresh = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".computing-"))
         for run_id, outcome in grade_all(runs(source, released, known)).items():
-            probedata.save({q: d for q, d in outcome.probe_data.items() if d is not None}, folder / run_id)
-        (folder / "complete").write_text("")
+            probedata.save({q: d for q, d in outcome.probe_data.items() if d is not None}, fresh / run_id)
+        try:
+            fresh.rename(folder)  # whole or not at all; when another run got there first, its copy stays
+        except OSError:
+            shutil.rmtree(fresh, ignore_errors=True)
     records = {}
     for run_id in [SOLUTION] + [f"mutant-{m.id}" for m in known]:
         stored = probedata.collect(folder / run_id, lesson)

@@ -3,8 +3,10 @@ import os
 
 import pytest
 
-from grader import autograde, submissions
-from lessons import REPO, lesson_mutants, released, source
+from dataclasses import replace
+
+from grader import autograde, reference, submissions
+from lessons import REPO, canaries, data_graded, lesson_mutants, released, source
 
 BROKEN = "{ this is not a notebook"
 SHARED_MNIST = REPO.parent / "shared" / "datasets" / "mnist" / "small"
@@ -12,28 +14,52 @@ SHARED_MNIST = REPO.parent / "shared" / "datasets" / "mnist" / "small"
 # The MNIST lab's kernels inherit this: on developer machines and in CI, real MNIST beside the project, never a download.
 if SHARED_MNIST.is_dir():
     os.environ.setdefault("COURSE_DATA_DIR", str(SHARED_MNIST))
+# Every scratch course of a test session shares one reference cache (keyed by what the data depend on).
+os.environ.setdefault("GRADER_REFERENCE_CACHE", str(REPO / "build" / "reference-cache"))
 
 
 def lesson_submissions(lesson):
-    """Student id -> submission: blank, the full solution, one per mutant, and a corrupt file."""
+    """Student id -> submission: blank, the full solution, a corrupt file, and one per mutant (for a lesson
+    judged from data, only its canary mutants: the others are judged from their reference data)."""
     rel, src = released(lesson), source(lesson)
     answers = submissions.solution_answers(src)
     subs = {"blank": rel, "solution": submissions.completed(rel, src), "broken": BROKEN}
-    for mutant in lesson_mutants(lesson):
+    for mutant in canaries(lesson) if data_graded(lesson) else lesson_mutants(lesson):
         subs[f"mutant-{mutant.id}"] = submissions.with_answers(rel, {**answers, mutant.cell: mutant.code})
     return subs
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory):
-    """lesson -> (student id -> Result): each lesson is autograded once per test session, on demand."""
+def graded_class(tmp_path_factory):
+    """lesson -> (student id -> Result, the scratch course): each lesson autograded once per session, on demand."""
     cache = {}
 
     def get(lesson):
         if lesson not in cache:
-            results, _ = autograde.grade(lesson, lesson_submissions(lesson), tmp_path_factory.mktemp(lesson))
-            cache[lesson] = results
+            root = tmp_path_factory.mktemp(lesson)
+            results, _ = autograde.grade(lesson, lesson_submissions(lesson), root)
+            cache[lesson] = results, root
         return cache[lesson]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def graded(graded_class):
+    """lesson -> (student id -> Result)."""
+    return lambda lesson: graded_class(lesson)[0]
+
+
+@pytest.fixture(scope="session")
+def references(graded_class):
+    """lesson -> the Reference its grading run computed (the solution's and every mutant's data)."""
+    def get(lesson):
+        root = graded_class(lesson)[1]
+        course = replace(autograde.Course.at(root, release="release"), source=REPO / "solutions")
+
+        def not_cached(_):
+            raise AssertionError("the grading run should have cached the reference data")
+        return reference.build(course, lesson, not_cached, log=lambda *_: None)
 
     return get
 

@@ -4,7 +4,7 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
-from grader import mutants, submissions
+from grader import judge, mutants, questions, submissions
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT_IDS = ["01_tensors", "02_forward_pass", "03_numpy_interop", "04_backprop_vs_autograd",
@@ -37,6 +37,42 @@ def lesson_mutants(lesson):
                         submissions.answer_cells(nb), submissions.test_cells(nb))
 
 
+def data_graded(lesson):
+    """Whether the lesson's questions are judged from data (it has a grading.py) rather than in the kernel."""
+    return questions.path(REPO / "solutions", lesson).is_file()
+
+
+def canaries(lesson):
+    """The few mutants of a data-graded lesson that still go through the whole grading pipeline."""
+    return lesson_mutants(lesson)[::8]
+
+
+def judged_mutant(reference, mutant, points):
+    """(questions lost, messages) for a mutant, judged from the data its reference run recorded."""
+    lost, messages = [], []
+    for question, known in reference.mistakes.items():
+        mine = next((m for m in known if m.id == mutant.id), None)
+        if mine is not None:
+            lost.append(question)
+            messages.append(judge.verdict(points[question], mine.record, reference.expected[question],
+                                          reference.judging[question], known).message)
+    return sorted(lost), messages
+
+
+def grading_lines(lesson):
+    """Lines of a lesson's grading.py outside its probes (judging options, hints): none may reach a student."""
+    text = questions.path(REPO / "solutions", lesson).read_text()
+    lines, in_probe = [], False
+    for line in text.splitlines():
+        if line.startswith("def probe"):
+            in_probe = True
+        elif line and not line.startswith((" ", "#")):
+            in_probe = False
+        if not in_probe:
+            lines.append(line.strip())
+    return lines
+
+
 def marked_lines(source_text, begin, end):
     """The lines between ``begin`` and ``end`` markers."""
     lines, inside = [], False
@@ -51,13 +87,15 @@ def marked_lines(source_text, begin, end):
 
 
 def secret_lines(lesson, kinds=("HIDDEN TESTS", "SOLUTION")):
-    """Lines of hidden tests and/or solutions whose text appears nowhere else in the source (not even inside
+    """Lines of hidden tests (or grading.py's judging) and/or solutions whose text appears nowhere else in the source (not even inside
     a line of prose or public code): none may reach a student."""
     secret, public = set(), []
     for cell in source(lesson).cells:
         marked = [line for kind in kinds for line in marked_lines(cell.source, f"### BEGIN {kind}", f"### END {kind}")]
         secret.update(line.strip() for line in marked)
         public.extend(line for line in cell.source.splitlines() if line not in marked)
+    if "HIDDEN TESTS" in kinds and data_graded(lesson):  # the judging half of grading.py replaces hidden tests
+        secret.update(grading_lines(lesson))
     public_text = "\n".join(public)
     return {line for line in secret if len(line) > 12 and not line.startswith("#") and line not in public_text}
 

@@ -12,9 +12,11 @@ import nbformat
 import pytest
 import yaml
 
-from grader import autograde, submissions
+from dataclasses import replace
+
+from grader import autograde, reference, submissions
 from grader.sandbox import Limits, bwrap
-from lessons import REPO, released, source
+from lessons import REPO, lesson_mutants, released, secret_lines, source
 
 LESSON = "02_forward_pass"
 CORPUS = yaml.safe_load((REPO / "tests" / "bad_submissions" / f"{LESSON}.yml").read_text())
@@ -58,6 +60,8 @@ def build(entry, values):
     nb = submissions.with_answers(rel, {**submissions.solution_answers(src), **answers})
     for edit in entry.get("edit", []):
         apply_edit(nb, edit)
+    if entry.get("append"):
+        nb.cells.append(nbformat.v4.new_code_cell(entry["append"]))
     if entry.get("pad_mb"):
         nb.cells.append(nbformat.v4.new_markdown_cell("x" * (entry["pad_mb"] << 20)))
     text = nbformat.writes(nb)
@@ -96,6 +100,7 @@ def graded(tmp_path_factory):
     listener.close()
     alone, _ = autograde.grade(LESSON, good_submissions(), tmp_path_factory.mktemp("clean"), limits=LIMITS)
     report = {row["student"]: row for row in csv.DictReader(open(work / "grading" / "reports" / f"{LESSON}.csv"))}
+    values["WORK"] = work
     return results, outcomes, alone, values, connection, report
 
 
@@ -138,3 +143,24 @@ def test_bad_submission_outcome(graded, entry):
         assert row["status"] == "review" and expect["review"] in row["review"]
     if expect.get("clean"):
         assert not outcome.flags, outcome.flags
+
+
+def test_nothing_the_kernel_can_reach_holds_a_judge_or_an_expected_value(graded):
+    """A submission dumps what it can reach in its kernel (history, code objects, linecache, the grader's
+    objects, every file it can read near it) into its outputs: no judging line, no solution or mutant
+    line and no expected value reaches its autograded notebook or its feedback."""
+    results, _, _, values, _, _ = graded
+    student = "bad-dumps-everything-reachable"
+    notebook = values["WORK"] / "grading" / "autograded" / student / LESSON / f"{LESSON}.ipynb"
+    shown = notebook.read_text() + results[student].feedback_text
+    assert "dump finished" in shown and "def probe_neuron_sum(rec)" in shown, "the dump should have run and seen the probes"
+    public = "\n".join(c.source for c in released(LESSON).cells)
+    secrets = secret_lines(LESSON) | {line.strip() for m in lesson_mutants(LESSON) for line in m.code.splitlines()
+                                      if len(line.strip()) > 12 and line.strip() not in public}
+    leaked = sorted(line for line in secrets if line in shown)
+    assert not leaked, f"the kernel could reach instructor-only lines: {leaked[:3]}"
+    course = replace(autograde.Course.at(values["WORK"], release="release"), source=REPO / "solutions")
+    expected = reference.build(course, LESSON, None, log=lambda *_: None).expected
+    numbers = {repr(float(v)) for record in expected.values() for entry in record.values() if entry.array is not None
+               for v in entry.array.ravel()[:20] if abs(float(v)) > 1e-3}
+    assert numbers and not sorted(n for n in numbers if n in shown), "an expected value reached the kernel"

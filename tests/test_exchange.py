@@ -48,7 +48,7 @@ def test_full_cycle_through_the_exchange(tmp_path):
     feedback = list((home / LESSON / "feedback").glob(f"*/{LESSON}.html"))
     assert len(feedback) == 1, "the student should have received one feedback file"
     text = feedback[0].read_text()
-    assert "(hidden tests: not shown)" in text and "BEGIN HIDDEN TESTS" not in text
+    assert "passed: right on every input the grader tried" in text and "BEGIN HIDDEN TESTS" not in text
 
     run(instructor, "export", "--to", str(tmp_path / "grades.csv"))
     rows = list(csv.DictReader(open(tmp_path / "grades.csv")))

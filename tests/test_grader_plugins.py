@@ -1,11 +1,13 @@
-"""The course's nbgrader plugins: hidden tests redacted from feedback, and a per-notebook time budget."""
-import time
-
+"""The course's nbgrader plugins: hidden tests redacted from feedback, stock autograde refused."""
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbgrader.api import Gradebook
 
-from grader.execute import BudgetedExecute
+from grader import autograde, submissions
 from grader.redact import RedactHiddenTests, redact_source
+from lessons import released, source
+
+LESSON = "02_forward_pass"
 
 TEST_CELL = """check(answer)
 ### BEGIN HIDDEN TESTS
@@ -59,16 +61,15 @@ def test_cells_without_hidden_tests_keep_their_traceback():
     assert nb.cells[0].outputs[0].traceback == ["line 1", "line 2"]
 
 
-def test_notebook_budget_stops_a_slow_submission():
-    cells = [new_code_cell("import time; time.sleep(1.5); print('first')"),
-             new_code_cell("time.sleep(60)"),
-             new_code_cell("print('after')")]
-    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                             "language": "python"}})
-    executor = BudgetedExecute(timeout=30, notebook_timeout=4)
-    start = time.monotonic()
-    nb, _ = executor.preprocess(nb, {})
-    assert time.monotonic() - start < 25, "the notebook budget, not the 30 s cell timeout, should stop it"
-    assert nb.cells[0].outputs[0].text == "first\n"
-    assert any(o.output_type == "error" for o in nb.cells[1].outputs), "the cell past the budget must time out"
-    nbformat.validate(nb)
+def test_stock_nbgrader_autograde_refuses_and_says_what_to_use(tmp_path):
+    """`nbgrader autograde` (the Formgrader's button too) would grade on the public checks alone."""
+    root = autograde.scratch_course(tmp_path)
+    autograde.nbgrader(root, "generate_assignment", LESSON, "--force")
+    folder = root / "grading" / "submitted" / "alice" / LESSON
+    folder.mkdir(parents=True)
+    nbformat.write(submissions.completed(released(LESSON), source(LESSON)), str(folder / f"{LESSON}.ipynb"))
+    proc = autograde.nbgrader(root, "autograde", LESSON, check=False)
+    assert proc.returncode != 0 and "make autograde" in proc.stdout + proc.stderr
+    with Gradebook(f"sqlite:///{root / 'grading' / 'gradebook.db'}") as gb:
+        scores = [g.score for g in gb.find_submission_notebook(LESSON, LESSON, "alice").grades]
+    assert not any(scores), f"nothing may be scored by stock nbgrader: {scores}"

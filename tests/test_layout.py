@@ -4,7 +4,7 @@ import filecmp
 import nbformat
 import pytest
 
-from grader import autograde, submissions
+from grader import autograde, questions, submissions
 from lessons import (ASSIGNMENT_IDS, LESSONS, REPO, image_refs, png_size, release_path, released, secret_lines,
                      source, source_path)
 
@@ -33,11 +33,18 @@ def test_source_cells_are_well_formed(lesson):
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, key
     tests = submissions.test_cells(nb)
     assert len(tests) >= 5, f"{lesson} has {len(tests)} graded test cells: at least five exercises are expected"
+    judged = questions.load(REPO / "solutions", lesson)
+    if judged is not None:
+        assert set(judged) == set(tests), (f"solutions/{lesson}/grading.py needs exactly one question per graded test "
+                                           f"cell: missing {set(tests) - set(judged)}, unknown {set(judged) - set(tests)}")
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution"):
             assert meta["points"] > 0 and meta.get("locked"), meta["grade_id"]
-            assert "### BEGIN HIDDEN TESTS" in cell.source, f"{meta['grade_id']} has no hidden tests"
+            if judged is not None:  # its hidden checks are the probe and judge in grading.py, outside the notebook
+                assert "### BEGIN HIDDEN TESTS" not in cell.source, f"{meta['grade_id']}: move hidden tests to grading.py"
+            else:
+                assert "### BEGIN HIDDEN TESTS" in cell.source, f"{meta['grade_id']} has no hidden tests"
             public = cell.source.split("### BEGIN HIDDEN TESTS")[0]
             assert public.strip(), f"{meta['grade_id']} has no public checks for students to run"
 
@@ -52,6 +59,7 @@ def test_release_is_regenerated_from_the_source(lesson, tmp_path):
     fresh_files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
     committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
     assert fresh_files == committed_files, stale.format(lesson, lesson)
+    assert not (committed / questions.FILE).exists(), f"notebooks/{lesson}/{questions.FILE} must never be released"
     for rel in fresh_files:
         assert filecmp.cmp(fresh / rel, committed / rel, shallow=False), stale.format(lesson, lesson)
 

@@ -1,0 +1,155 @@
+"""Answers as data, on tiny inputs and no kernel: recording, reading untrusted data, judging."""
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from grader import judge, probedata
+from grader.recorder import Recorder, probe
+
+def npz(header, **arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, __header__=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
+    return buffer.getvalue()
+
+
+SPEC = judge.Judging("q", shape_hints={(3,): "did you forget keepdim?"}, error_hints={"size": "use -1"})
+
+
+def recorded(build):
+    """The parsed record of what ``build(rec)`` records, through the real file format."""
+    rec = Recorder({"double": lambda t: t * 2, "todo": _todo, "exits": _exits})
+    build(rec)
+    return probedata.parse(npz({"entries": rec.entries}, **rec.arrays))
+
+
+def _todo(t):
+    raise NotImplementedError()
+
+
+def _exits(t):
+    raise SystemExit(0)
+
+
+def test_tensors_values_and_errors_survive_the_file_format():
+    record = recorded(lambda rec: [rec.call("double", "double", torch.arange(3.0)), rec.record("n", 7, kind="value"),
+                                   rec.record("scalar", torch.tensor(2.5)), rec.record("meta", torch.ones(2, device="meta")),
+                                   rec.call("todo", "todo", torch.ones(1)), rec.call("exits", "exits", torch.ones(1)),
+                                   rec.call("missing", "nowhere")])
+    assert record["double"].array.tolist() == [0.0, 2.0, 4.0] and record["double"].shape == (3,)
+    assert record["double leaves its inputs unchanged"].value is True
+    assert record["n"].value == 7 and record["scalar"].shape == () and record["scalar"].array == 2.5
+    assert record["meta"].device == "meta" and record["meta"].array is None
+    assert (record["todo"].kind, record["todo"].type) == ("error", "NotImplementedError")
+    assert record["exits"].type == "SystemExit", "a student's sys.exit must not stop the probe"
+    assert record["missing"].type == "NameError"
+
+
+def test_a_probe_that_fails_records_what_it_had(tmp_path):
+    source = "def probe_q(rec):\n    rec.record('first', 1)\n    raise ValueError('probe bug')\n"
+    probe("q", str(tmp_path), source, namespace={})
+    record = probedata.parse(probedata.read_file(tmp_path / "q.npz"))
+    assert record["first"].value == 1 and record["the checks"].type == "ValueError"
+
+
+@pytest.mark.parametrize("data, reason", [
+    (None, "no data"), (b"not a zip", "damaged"), (b"x" * (probedata.MAX_BYTES + 1), "larger than"),
+])
+def test_unusable_bytes_are_refused_with_a_reason(data, reason):
+    with pytest.raises(probedata.BadData, match=reason):
+        probedata.parse(data)
+
+
+def test_malformed_entries_are_refused():
+    entry = {"label": "x", "kind": "result", "shape": [2], "array": "a0"}
+    with pytest.raises(probedata.BadData, match="do not match"):
+        probedata.parse(npz({"entries": [entry]}, a0=np.zeros(3)))
+    for bad in [{"entries": "nope"}, {"entries": [{"label": 1, "kind": "result"}]},
+                {"entries": [{"label": "x", "kind": "exec"}]}, {"entries": [{"label": "x", "kind": "result",
+                                                                              "shape": [-1]}]},
+                {"entries": [{"label": "x", "kind": "value", "value": {"a": 1}}]},
+                {"entries": [{"label": str(i), "kind": "value"} for i in range(probedata.MAX_ENTRIES + 1)]}]:
+        with pytest.raises(probedata.BadData):
+            probedata.parse(npz(bad))
+
+
+def test_pickled_arrays_never_load():
+    for header in [{"entries": []}, {"entries": [{"label": "x", "kind": "result", "shape": [1], "array": "a0"}]}]:
+        with pytest.raises(probedata.BadData, match="damaged"):  # loading an object array would unpickle it
+            probedata.parse(npz(header, a0=np.array([object()], dtype=object)))
+
+
+def test_links_and_fifos_written_by_a_kernel_are_not_followed(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("instructor only")
+    (tmp_path / "q.npz").symlink_to(secret)
+    os.mkfifo(tmp_path / "f.npz")
+    assert probedata.read_file(tmp_path / "q.npz") is None
+    assert probedata.read_file(tmp_path / "f.npz") is None, "a FIFO must not block the grader"
+    assert probedata.read_file(tmp_path / "absent.npz") is None
+
+
+def reference():
+    return recorded(lambda rec: rec.call("f(x)", "double", torch.arange(6.0).reshape(2, 3)))
+
+
+def record_of(value):
+    return recorded(lambda rec: rec.record("f(x)", value))
+
+
+def test_right_answers_pass_within_tolerance():
+    expected = reference()
+    got = recorded(lambda rec: rec.call("f(x)", lambda t: t * 2 + 1e-7, torch.arange(6.0).reshape(2, 3)))
+    assert judge.verdict(3, got, expected, SPEC).points == 3
+
+
+@pytest.mark.parametrize("value, words", [
+    (None, "should be a torch.Tensor but is None: did you forget a `return`?"),
+    (3.0, "a Python number: keep it a tensor"),
+    (torch.zeros(3), "expected shape (2, 3) but got (3,): did you forget keepdim?"),
+    (torch.zeros(2, 3, device="meta"), "is on meta but the inputs were on cpu"),
+    (torch.tensor([[0.0, 2.0, 4.0], [6.0, 8.0, 11.0]]), "1 of 6 elements differ (in row 1 of 2); the largest difference is 1"),
+    (torch.tensor([[0.0, 2.0, float("nan")], [6.0, 8.0, 10.0]]), "contains nan"),
+])
+def test_wrong_answers_say_what_differs(value, words):
+    verdict = judge.verdict(3, record_of(value), reference(), SPEC)
+    assert verdict.points == 0 and words in verdict.message, verdict.message
+    assert verdict.mistake is None
+
+
+def test_messages_never_show_the_expected_values():
+    verdict = judge.verdict(3, record_of(torch.full((2, 3), 0.123)), reference(), SPEC)
+    assert "all 6 elements differ" in verdict.message
+    for expected in ["2.0", "4.0", "10.0", "[0"]:
+        assert expected not in verdict.message
+
+
+def test_errors_get_the_hint_their_message_points_to():
+    not_done = recorded(lambda rec: rec.call("f(x)", "todo", torch.ones(1)))
+    assert "not implemented yet" in judge.verdict(3, not_done, reference(), SPEC).message
+    raised = recorded(lambda rec: rec.call("f(x)", lambda t: t.view(5), torch.ones(6)))
+    message = judge.verdict(3, raised, reference(), SPEC).message
+    assert message.startswith("f(x) raised RuntimeError") and message.endswith(": use -1")
+
+
+def test_changing_an_input_costs_the_question():
+    expected = reference()
+    got = recorded(lambda rec: rec.call("f(x)", lambda t: t.mul_(2), torch.arange(6.0).reshape(2, 3)))
+    assert "changed a tensor it was given" in judge.verdict(3, got, expected, SPEC).message
+
+
+def test_a_known_mistake_is_named_only_when_all_its_data_match():
+    expected = reference()
+    halved = recorded(lambda rec: rec.call("f(x)", lambda t: t / 2, torch.arange(6.0).reshape(2, 3)))
+    mistake = judge.Mistake("halves", "you halved instead of doubling", halved)
+    verdict = judge.verdict(3, halved, expected, SPEC, [mistake])
+    assert (verdict.points, verdict.mistake) == (0, "halves")
+    assert verdict.message == "f(x): you halved instead of doubling"
+    other = record_of(torch.zeros(2, 3))
+    assert judge.verdict(3, other, expected, SPEC, [mistake]).mistake is None, "a hint without the evidence is a bug"
+    twin = judge.Mistake("also", "a different story", halved)
+    ambiguous = judge.verdict(3, halved, expected, SPEC, [mistake, twin])
+    assert ambiguous.mistake is None and "elements differ" in ambiguous.message
