@@ -72,6 +72,8 @@ def difference(got, want, judging):
             return (f"{label.replace(' leaves its inputs unchanged', '')} changed a tensor it was given: work on a "
                     "copy (`x.clone()`) or build a new tensor, and leave the inputs as they were")
         return None
+    if want.kind == "claim":
+        return None if got.value == want.value else f"expected: {label}" if want.value else f"not expected: {label}"
     if want.is_array:
         return _array_difference(label, got, want, judging)
     if got.is_array or got.type != want.type and not (_number(got.value) and _number(want.value)):
@@ -82,6 +84,12 @@ def difference(got, want, judging):
         if not np.isclose(got.value, want.value, rtol=rtol, atol=atol, equal_nan=True):
             return f"{label} is off by {abs(got.value - want.value):.4g}"
         return None
+    if isinstance(want.value, dict) and isinstance(got.value, dict) and got.value != want.value:
+        keys = sorted(set(got.value) ^ set(want.value))
+        if keys:
+            return f"{label}: {', '.join(keys[:4])} {'is' if len(keys) == 1 else 'are'} missing or not expected"
+        wrong = sorted(k for k in want.value if got.value[k] != want.value[k])
+        return f"{label}: {', '.join(wrong[:4])} {'is' if len(wrong) == 1 else 'are'} not right"
     if got.value != want.value:
         return f"{label}: got {_show(got.value)}, which is not right"
     return None

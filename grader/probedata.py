@@ -14,7 +14,7 @@ import numpy as np
 
 MAX_BYTES = 16 << 20  # one question's data, compressed or not
 MAX_ENTRIES = 256
-KINDS = {"result", "unchanged", "value", "error"}
+KINDS = {"result", "unchanged", "value", "claim", "error"}
 
 
 class BadData(Exception):
@@ -26,7 +26,7 @@ class Entry:
     """One observation: a returned tensor or value, a yes/no about the inputs, or an exception."""
 
     label: str
-    kind: str  # result, unchanged, value, error
+    kind: str  # result, unchanged, value, claim (a statement that holds or not), error
     type: str = ""  # the Python type name (Tensor, ndarray, float, ...) or the exception's name
     value: object = None  # JSON value, or the error message
     dtype: str = ""
@@ -108,6 +108,8 @@ def _json(value, depth=0):
         return value[:400]
     if isinstance(value, list) and depth < 4 and len(value) <= 64:
         return tuple(_json(v, depth + 1) for v in value)
+    if isinstance(value, dict) and depth < 4 and len(value) <= 64:
+        return {str(k)[:400]: _json(v, depth + 1) for k, v in value.items()}
     raise BadData("a recorded value is malformed")
 
 

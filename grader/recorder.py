@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 import torch
+import torch.overrides
 
 MAX_ELEMENTS = 1 << 22  # per recorded tensor; more is recorded as an error
 MAX_TEXT = 400  # characters kept of an error message
@@ -38,6 +39,11 @@ def _jsonable(value, depth=0):
     if isinstance(value, (tuple, list, torch.Size)) and depth < 4 and len(value) <= 64:
         items = [_jsonable(v, depth + 1) for v in value]
         return None if any(i is None and v is not None for i, v in zip(items, value)) else items
+    if isinstance(value, dict) and depth < 4 and len(value) <= 64 and all(isinstance(k, str) for k in value):
+        items = {_text(k): _jsonable(v, depth + 1) for k, v in value.items()}
+        return None if any(items[_text(k)] is None and v is not None for k, v in value.items()) else items
+    if isinstance(value, (torch.dtype, torch.device)):
+        return str(value)
     return None
 
 
@@ -69,11 +75,12 @@ class Recorder:
             return None
         return self.ns[name]
 
-    def call(self, label, function, *args, **kwargs):
+    def call(self, label, function, *args, limit_ops=None, **kwargs):
         """``function(*args, **kwargs)`` (a name in the student's namespace, or a callable), recorded as ``label``.
 
-        Also records whether the tensors it was given came back unchanged. Returns the result, or None
-        when the call raised (the exception is what gets recorded).
+        Also records whether the tensors it was given came back unchanged and, with ``limit_ops``, whether
+        it ran at most that many torch operations (a Python loop over elements runs thousands). Returns
+        the result, or None when the call raised (the exception is what gets recorded).
         """
         if isinstance(function, str):
             if function not in self.ns:
@@ -82,18 +89,27 @@ class Recorder:
             function = self.ns[function]
         inputs = [a for a in [*args, *kwargs.values()] if isinstance(a, torch.Tensor)]
         before = [_snapshot(a) for a in inputs]
+        counter = _OperationCounter()
         try:
-            result = function(*args, **kwargs)
-        except BaseException as error:  # SystemExit and KeyboardInterrupt too: the probe goes on
+            with counter:
+                result = function(*args, **kwargs)
+        except BaseException as error:  # SystemExit too: the probe goes on
             if isinstance(error, KeyboardInterrupt):
                 raise
             self._add(label, _error(error))
             return None
         self.record(label, result)
+        if limit_ops is not None:
+            self.claim(f"{label} runs at most {limit_ops} tensor operations (whole-tensor operations, "
+                       "not a Python loop over elements)", counter.count <= limit_ops)
         if inputs:
             self.record(f"{label} leaves its inputs unchanged",
                         all(_snapshot(a) == b for a, b in zip(inputs, before)), kind="unchanged")
         return result
+
+    def claim(self, label, holds):
+        """Record whether a statement about the student's code holds; ``label`` is the statement."""
+        self._add(label, {"kind": "claim", "type": "bool", "value": bool(holds)})
 
     def record(self, label, value, kind="result"):
         """Record ``value`` under ``label``: tensors and arrays as data, plain values as JSON."""
@@ -152,6 +168,18 @@ class Recorder:
         with open(tmp, "wb") as f:
             np.savez(f, __header__=header, **self.arrays)
         os.replace(tmp, path)
+
+
+class _OperationCounter(torch.overrides.TorchFunctionMode):
+    """Counts the torch functions and tensor methods called while it is active."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.count += 1
+        return func(*args, **(kwargs or {}))
 
 
 def _snapshot(tensor):

@@ -70,7 +70,7 @@ def test_malformed_entries_are_refused():
     for bad in [{"entries": "nope"}, {"entries": [{"label": 1, "kind": "result"}]},
                 {"entries": [{"label": "x", "kind": "exec"}]}, {"entries": [{"label": "x", "kind": "result",
                                                                               "shape": [-1]}]},
-                {"entries": [{"label": "x", "kind": "value", "value": {"a": 1}}]},
+                {"entries": [{"label": "x", "kind": "value", "value": [[[[[1]]]]]}]},
                 {"entries": [{"label": str(i), "kind": "value"} for i in range(probedata.MAX_ENTRIES + 1)]}]:
         with pytest.raises(probedata.BadData):
             probedata.parse(npz(bad))
@@ -153,3 +153,17 @@ def test_a_known_mistake_is_named_only_when_all_its_data_match():
     twin = judge.Mistake("also", "a different story", halved)
     ambiguous = judge.verdict(3, halved, expected, SPEC, [mistake, twin])
     assert ambiguous.mistake is None and "elements differ" in ambiguous.message
+
+
+def test_claims_and_dicts_say_which_part_is_wrong():
+    ops = lambda t: sum(t[i] * 2 for i in range(len(t)))  # noqa: E731 (a Python loop: one op per element)
+    fast = recorded(lambda rec: rec.call("total", lambda t: (t * 2).sum(), torch.ones(50), limit_ops=5))
+    slow = recorded(lambda rec: rec.call("total", ops, torch.ones(50), limit_ops=5))
+    message = judge.verdict(1, slow, fast, SPEC).message
+    assert message.startswith("expected: total runs at most 5 tensor operations"), message
+    shapes = recorded(lambda rec: rec.record("parameters", {"fc1.weight": (4, 3), "fc1.bias": (4,)}, kind="value"))
+    renamed = recorded(lambda rec: rec.record("parameters", {"fci.weight": (4, 3), "fc1.bias": (4,)}, kind="value"))
+    resized = recorded(lambda rec: rec.record("parameters", {"fc1.weight": (3, 4), "fc1.bias": (4,)}, kind="value"))
+    assert judge.verdict(1, shapes, shapes, SPEC).points == 1
+    assert "fc1.weight, fci.weight are missing or not expected" in judge.verdict(1, renamed, shapes, SPEC).message
+    assert "fc1.weight is not right" in judge.verdict(1, resized, shapes, SPEC).message
