@@ -1,0 +1,111 @@
+"""Reading a submission and rebuilding the notebook that runs, on tiny notebooks, with no kernel."""
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from grader import assemble as asm
+from grader import scan
+
+
+def meta(grade_id, solution=False, grade=False, points=0):
+    return {"nbgrader": {"grade_id": grade_id, "solution": solution, "grade": grade, "points": points,
+                         "locked": not solution, "schema_version": 3, "task": False}}
+
+
+def lesson(answer="raise NotImplementedError()", test="assert f(2) == 4"):
+    cells = [new_code_cell("import torch", metadata=meta("setup")),
+             new_code_cell(answer, metadata=meta("f", solution=True)),
+             new_code_cell(test, metadata=meta("test_f", grade=True, points=2))]
+    for i, cell in enumerate(cells):
+        cell.id = f"cell-{i}"
+    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+
+
+SOURCE = lesson("def f(x):\n    return x * x", "assert f(2) == 4\n### BEGIN HIDDEN TESTS\nassert f(3) == 9\n### END HIDDEN TESTS")
+RELEASED = lesson()
+
+
+def test_the_students_answer_runs_in_the_instructors_notebook():
+    submitted = lesson("def f(x):\n    return x ** 2", "pass  # edited")
+    nb, notes, flags = asm.assemble(SOURCE, RELEASED, submitted)
+    assert [c.source for c in nb.cells] == ["import torch", "def f(x):\n    return x ** 2", SOURCE.cells[2].source]
+    assert notes == [] and flags == ["the test cell 'test_f' was edited; the instructor's version ran instead"]
+
+
+def test_added_cells_keep_their_place_and_lose_grading_metadata():
+    submitted = lesson("def f(x):\n    return x * x")
+    mine, forged = new_code_cell("print('mine')"), new_code_cell("x = 1", metadata=meta("test_g", grade=True, points=99))
+    mine.id, forged.id = "mine", "forged"
+    submitted.cells[2:2] = [mine, forged]
+    nb, notes, flags = asm.assemble(SOURCE, RELEASED, submitted)
+    assert [c.source for c in nb.cells][2:4] == ["print('mine')", "x = 1"]
+    assert all(asm.student_added(c) and not asm.is_test(c) for c in nb.cells[2:4]) and not flags
+    assert notes == ["a cell with the unknown grade id 'test_g' was run as an ordinary cell"]
+
+
+@pytest.mark.parametrize("edit, flag", [
+    (lambda nb: nb.cells.pop(2), "was deleted"),
+    (lambda nb: nb.cells.append(nb.cells[2]), "appears more than once"),
+    (lambda nb: nb.cells[2].metadata.nbgrader.update(points=100), "grading metadata of 'test_f' was edited"),
+    (lambda nb: nb.metadata.kernelspec.update(name="evil"), "kernel was changed"),
+])
+def test_structural_edits_are_put_right_and_flagged(edit, flag):
+    submitted = lesson("def f(x):\n    return x * x")
+    edit(submitted)
+    nb, _, flags = asm.assemble(SOURCE, RELEASED, submitted)
+    assert [asm.grade_id(c) for c in nb.cells] == ["setup", "f", "test_f"]
+    assert nb.cells[2].metadata.nbgrader["points"] == 2
+    assert any(flag in f for f in flags), flags
+
+
+def test_a_deleted_or_markdown_answer_is_noted():
+    deleted = lesson()
+    deleted.cells.pop(1)
+    nb, notes, _ = asm.assemble(SOURCE, RELEASED, deleted)
+    assert nb.cells[1].source == "raise NotImplementedError()" and "counts as not answered" in notes[0]
+    markdown = lesson("def f(x):\n    return x * x")
+    markdown.cells[1] = new_markdown_cell(markdown.cells[1].source, metadata=markdown.cells[1].metadata)
+    nb, notes, _ = asm.assemble(SOURCE, RELEASED, markdown)
+    assert nb.cells[1].cell_type == "code" and "turned into markdown" in notes[0]
+
+
+def test_damaged_files_are_unreadable_with_what_to_do(tmp_path):
+    bad = tmp_path / "x.ipynb"
+    bad.write_text('{"cells": [')
+    with pytest.raises(asm.Unreadable, match="not valid JSON"):
+        asm.read_notebook(bad)
+    bad.write_text("[1, 2]")
+    with pytest.raises(asm.Unreadable, match="not a Jupyter notebook"):
+        asm.read_notebook(bad)
+    good = tmp_path / "y.ipynb"
+    good.write_bytes(nbformat.writes(RELEASED).replace("NotImplementedError", "NotImplementedError\u00e9").encode("latin-1"))
+    nb, notes = asm.read_notebook(good)
+    assert "not valid UTF-8" in notes[0] and len(nb.cells) == 3
+
+
+def test_the_notebook_is_found_by_name_or_alone(tmp_path):
+    with pytest.raises(asm.Unreadable, match="nothing was submitted"):
+        asm.find_notebook(tmp_path / "absent", "lesson.ipynb")
+    (tmp_path / "mine.ipynb").write_text("{}")
+    (tmp_path / "notes.txt").write_text("hi")
+    path, notes = asm.find_notebook(tmp_path, "lesson.ipynb")
+    assert path.name == "mine.ipynb" and "renamed" in notes[0] and "extra files were ignored" in notes[1]
+    (tmp_path / "other.ipynb").write_text("{}")
+    with pytest.raises(asm.Unreadable, match="is missing"):
+        asm.find_notebook(tmp_path, "lesson.ipynb")
+
+
+@pytest.mark.parametrize("code, finding", [
+    ("get_ipython().ast_transformers.append(x)", "uses get_ipython"),
+    ("import ctypes", "uses ctypes"),
+    ("torch.allclose = lambda *a: True", "assigns to torch.allclose"),
+    ("setattr(math, 'isclose', f)", "calls setattr(math"),
+    ("class A:\n    def __eq__(self, other):\n        return True", "always returns a constant"),
+])
+def test_the_scan_flags_what_answers_never_need(code, finding):
+    assert any(finding in f for f in scan.findings(code)), scan.findings(code)
+
+
+def test_the_scan_leaves_ordinary_answers_and_settings_alone():
+    assert scan.findings("def f(x):\n    return torch.relu(x @ w + b)") == []
+    assert scan.findings("torch.backends.cudnn.benchmark = True\n%timeit f(x)") == []
