@@ -75,12 +75,13 @@ class Recorder:
             return None
         return self.ns[name]
 
-    def call(self, label, function, *args, limit_ops=None, **kwargs):
+    def call(self, label, function, *args, limit_ops=None, forbid=(), **kwargs):
         """``function(*args, **kwargs)`` (a name in the student's namespace, or a callable), recorded as ``label``.
 
-        Also records whether the tensors it was given came back unchanged and, with ``limit_ops``, whether
-        it ran at most that many torch operations (a Python loop over elements runs thousands). Returns
-        the result, or None when the call raised (the exception is what gets recorded).
+        Also records whether the tensors it was given came back unchanged; with ``limit_ops``, whether it
+        ran at most that many torch operations (a Python loop over elements runs thousands); with
+        ``forbid``, whether it avoided the torch functions so named (the ones an exercise rebuilds by hand).
+        Returns the result, or None when the call raised (the exception is what gets recorded).
         """
         if isinstance(function, str):
             if function not in self.ns:
@@ -99,6 +100,9 @@ class Recorder:
             self._add(label, _error(error))
             return None
         self.record(label, result)
+        if forbid:
+            self.claim(f"{label} works it out itself, without calling PyTorch's {' or '.join(forbid)}",
+                       not counter.names & set(forbid))
         if limit_ops is not None:
             self.claim(f"{label} runs at most {limit_ops} tensor operations (whole-tensor operations, "
                        "not a Python loop over elements)", counter.count <= limit_ops)
@@ -175,10 +179,11 @@ class _OperationCounter(torch.overrides.TorchFunctionMode):
 
     def __init__(self):
         super().__init__()
-        self.count = 0
+        self.count, self.names = 0, set()
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         self.count += 1
+        self.names.add(getattr(func, "__name__", ""))
         return func(*args, **(kwargs or {}))
 
 

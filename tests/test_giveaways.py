@@ -1,5 +1,6 @@
 """Nothing a student can read earns the points: every visible snippet, pasted as the answer it resembles, loses."""
-import nbformat
+from dataclasses import replace
+
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -27,8 +28,7 @@ def test_examples_become_the_answers_they_resemble():
 @pytest.mark.parametrize("lesson", [lesson for lesson in LESSONS if data_graded(lesson)])
 def test_nothing_visible_earns_the_points(graded_class, references, lesson):
     root, expected = graded_class(lesson)[1], references(lesson)
-    course = autograde.Course.at(root, release="release")
-    course = type(course)(autograde.REPO / "solutions", course.release, course.grading, course.db_url)
+    course = replace(autograde.Course.at(root, release="release"), source=autograde.REPO / "solutions")
     rel, src = released(lesson), source(lesson)
     answers = submissions.solution_answers(src)
     found = candidates(src, rel)

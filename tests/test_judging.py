@@ -167,3 +167,11 @@ def test_claims_and_dicts_say_which_part_is_wrong():
     assert judge.verdict(1, shapes, shapes, SPEC).points == 1
     assert "fc1.weight, fci.weight are missing or not expected" in judge.verdict(1, renamed, shapes, SPEC).message
     assert "fc1.weight is not right" in judge.verdict(1, resized, shapes, SPEC).message
+
+
+def test_a_forbidden_builtin_is_seen_however_it_is_called():
+    by_hand = recorded(lambda rec: rec.call("softmax", lambda t: t.exp() / t.exp().sum(), torch.ones(3), forbid=("softmax",)))
+    for builtin in (lambda t: torch.softmax(t, -1), lambda t: t.softmax(-1), lambda t: torch.nn.functional.softmax(t, -1)):
+        record = recorded(lambda rec: rec.call("softmax", builtin, torch.ones(3), forbid=("softmax",)))
+        message = judge.verdict(1, record, by_hand, SPEC).message
+        assert message == "expected: softmax works it out itself, without calling PyTorch's softmax", message
