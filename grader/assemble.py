@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.submissions import grade_id
+from grader.cells import grade_id, is_answer, is_test, nbgrader_meta
 
 
 MAX_BYTES = 50 << 20  # a notebook larger than this is refused (its outputs, not its code, make it so)
@@ -20,19 +20,6 @@ NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")  # written by `nbgra
 
 class Unreadable(Exception):
     """The submission cannot be graded at all; the message says why and what the student should do."""
-
-
-def nbgrader_meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def is_answer(cell):
-    return bool(nbgrader_meta(cell).get("solution"))
-
-
-def is_test(cell):
-    meta = nbgrader_meta(cell)
-    return bool(meta.get("grade")) and not meta.get("solution")
 
 
 def find_notebook(folder, name):
@@ -154,6 +141,3 @@ def _student_added(cell):
     cell.metadata["student_added"] = True
     return cell
 
-
-def student_added(cell):
-    return bool(cell.get("metadata", {}).get("student_added"))

@@ -1,7 +1,8 @@
 """Feedback without the answers: hide hidden tests from students, keep their failure messages."""
 from nbgrader.preprocessors import NbGraderPreprocessor
-from nbgrader.utils import is_grade, is_solution
 from traitlets import Unicode
+
+from grader.cells import is_test
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
@@ -41,7 +42,7 @@ class RedactHiddenTests(NbGraderPreprocessor):
         return f"{error.ename}: {error.evalue}"
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell):
+        if cell.cell_type == "code" and is_test(cell):
             cell.source, found = redact_source(cell.source, self.placeholder)
             if found:
                 for output in cell.get("outputs", []):

@@ -16,6 +16,7 @@ import nbformat
 import torch
 
 from grader import judge, mutants, probedata, questions, submissions
+from grader.cells import grade_id
 
 HERE = Path(__file__).resolve().parent
 SOLUTION = "solution"
@@ -31,7 +32,7 @@ class Reference:
 
     def judge(self, outcome, points):
         """Score ``outcome``'s questions from its probe data; each verdict goes under its test cell."""
-        cells = {submissions.grade_id(c): c for c in (outcome.notebook.cells if outcome.notebook else [])}
+        cells = {grade_id(c): c for c in (outcome.notebook.cells if outcome.notebook else [])}
         for question, judging in self.judging.items():
             top = points[question]
             try:

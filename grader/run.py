@@ -10,9 +10,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
-from nbgrader.utils import compute_checksum, determine_grade, is_grade
+from nbgrader.utils import compute_checksum, determine_grade
 
 from grader import assemble as asm
+from grader.cells import grade_id, is_answer, is_graded, is_test, student_added
 from grader import probedata, sandbox, scan
 from grader.guard import SECRET_FILE, TOKEN_MIME
 from grader.kernel import SandboxedKernelManager, kernel_env
@@ -113,13 +114,13 @@ async def execute(nb, workdir, task, secret, guard_dir):
                 if cell.cell_type != "code":
                     continue
                 if dead:
-                    cell.outputs = [_error("NotRun", dead)] if asm.is_test(cell) else []
+                    cell.outputs = [_error("NotRun", dead)] if is_test(cell) else []
                     continue
                 ran.add(index)
                 original, nonce = cell.source, secrets.token_hex(16)
-                kind = "test" if asm.is_test(cell) else None if asm.is_answer(cell) or asm.student_added(cell) else "setup"
-                if kind == "test" and asm.grade_id(cell) in task.probes:
-                    question = asm.grade_id(cell)
+                kind = "test" if is_test(cell) else None if is_answer(cell) or student_added(cell) else "setup"
+                if kind == "test" and grade_id(cell) in task.probes:
+                    question = grade_id(cell)
                     cell.source = probe_cell(question, Path(workdir) / PROBES, task.probes[question])
                 if kind:
                     cell.source = f"#grader {secret} {kind} {nonce}\n{cell.source}"
@@ -145,7 +146,7 @@ async def execute(nb, workdir, task, secret, guard_dir):
                 finally:
                     cell.source = original
                 if kind == "test":
-                    tokens[asm.grade_id(cell)] = _take_token(cell, nonce)
+                    tokens[grade_id(cell)] = _take_token(cell, nonce)
                 if time.monotonic() > deadline and not dead:
                     dead = f"the notebook ran past its {limits.notebook_timeout} s time limit"
                     notes.append(dead)
@@ -155,7 +156,7 @@ async def execute(nb, workdir, task, secret, guard_dir):
         if log.strip():
             notes.append(f"kernel log: {log.strip()}")
         for index, cell in enumerate(nb.cells):
-            if index not in ran and asm.is_test(cell):
+            if index not in ran and is_test(cell):
                 cell.outputs = [_error("NotRun", "the notebook could not be run")]
     finally:
         await _stop(km)
@@ -198,9 +199,9 @@ def score(nb, tokens, outcome, probes=()):
     Questions in ``probes`` are judged later, from their data; what the guard put back is only flagged.
     """
     for cell in nb.cells:
-        if not is_grade(cell):
+        if not is_graded(cell):
             continue
-        key = asm.grade_id(cell)
+        key = grade_id(cell)
         points, top = determine_grade(cell)
         if key in probes:
             findings = tokens.get(key, ([], True))[0]
@@ -209,7 +210,7 @@ def score(nb, tokens, outcome, probes=()):
                                      "submission made: " + "; ".join(findings))
             outcome.scores[key] = (0, top)
             continue
-        if asm.is_test(cell) and key in tokens:
+        if is_test(cell) and key in tokens:
             findings, ended = tokens[key]
             if findings:
                 points = 0
@@ -221,13 +222,13 @@ def score(nb, tokens, outcome, probes=()):
                                      "(exited, skipped or rewritten); scored 0")
         outcome.scores[key] = (points, top)
     for cell in nb.cells:
-        if asm.is_answer(cell):
+        if is_answer(cell):
             unchanged = cell.metadata.nbgrader.get("checksum") == compute_checksum(cell)
-            outcome.comments[asm.grade_id(cell)] = "No response." if unchanged else None
+            outcome.comments[grade_id(cell)] = "No response." if unchanged else None
 
 
 def zero_scores(source):
-    return {asm.grade_id(c): (0, float(c.metadata.nbgrader["points"])) for c in source.cells if is_grade(c)}
+    return {grade_id(c): (0, float(c.metadata.nbgrader["points"])) for c in source.cells if is_graded(c)}
 
 
 def grade(task, workroot=None):

@@ -1,7 +1,7 @@
 """Read student code, outside the kernel, for things a course answer never needs and a cheat does."""
 import ast
 
-from grader import assemble as asm
+from grader.cells import grade_id, is_answer, student_added
 
 # Attribute or name -> why an instructor should look at it.
 REACHES = {
@@ -60,7 +60,7 @@ def suspicious(nb):
     """Findings over the student's cells (answers and added cells), each naming its cell."""
     out = []
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and (asm.is_answer(cell) or asm.student_added(cell)):
-            where = asm.grade_id(cell) or f"added cell {index + 1}"
+        if cell.cell_type == "code" and (is_answer(cell) or student_added(cell)):
+            where = grade_id(cell) or f"added cell {index + 1}"
             out += [f"{where}: {finding}" for finding in findings(cell.source)]
     return out

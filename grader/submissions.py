@@ -3,26 +3,13 @@ import copy
 
 import nbformat
 
+from grader.cells import answers as answer_cells, grade_id, questions as test_cells  # noqa: F401 (names tests use)
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 def read(path):
     return nbformat.read(str(path), as_version=4)
-
-
-def grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def answer_cells(nb):
-    """The cells students write in, by grade_id."""
-    return {grade_id(c): c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
-
-
-def test_cells(nb):
-    """The graded test cells, by grade_id, with their points."""
-    return {grade_id(c): c.metadata.nbgrader["points"] for c in nb.cells
-            if c.get("metadata", {}).get("nbgrader", {}).get("grade") and not c.metadata.nbgrader.get("solution")}
 
 
 def strip_markers(source):

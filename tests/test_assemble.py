@@ -4,7 +4,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader import assemble as asm
-from grader import scan
+from grader import cells, scan
 
 
 def meta(grade_id, solution=False, grade=False, points=0):
@@ -39,7 +39,7 @@ def test_added_cells_keep_their_place_and_lose_grading_metadata():
     submitted.cells[2:2] = [mine, forged]
     nb, notes, flags = asm.assemble(SOURCE, RELEASED, submitted)
     assert [c.source for c in nb.cells][2:4] == ["print('mine')", "x = 1"]
-    assert all(asm.student_added(c) and not asm.is_test(c) for c in nb.cells[2:4]) and not flags
+    assert all(cells.student_added(c) and not cells.is_test(c) for c in nb.cells[2:4]) and not flags
     assert notes == ["a cell with the unknown grade id 'test_g' was run as an ordinary cell"]
 
 
@@ -53,7 +53,7 @@ def test_structural_edits_are_put_right_and_flagged(edit, flag):
     submitted = lesson("def f(x):\n    return x * x")
     edit(submitted)
     nb, _, flags = asm.assemble(SOURCE, RELEASED, submitted)
-    assert [asm.grade_id(c) for c in nb.cells] == ["setup", "f", "test_f"]
+    assert [cells.grade_id(c) for c in nb.cells] == ["setup", "f", "test_f"]
     assert nb.cells[2].metadata.nbgrader["points"] == 2
     assert any(flag in f for f in flags), flags
 

@@ -1,0 +1,40 @@
+"""What kind of cell this is, read from its nbgrader metadata: the one place the grader asks."""
+
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def grade_id(cell):
+    return nbgrader_meta(cell).get("grade_id")
+
+
+def is_answer(cell):
+    """A cell students write in (nbgrader's "solution")."""
+    return bool(nbgrader_meta(cell).get("solution"))
+
+
+def is_test(cell):
+    """A read-only graded cell: a question."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_graded(cell):
+    """Any cell that carries points (a test cell, or a manually graded answer)."""
+    return bool(nbgrader_meta(cell).get("grade"))
+
+
+def student_added(cell):
+    """A cell the student added (the grader marks it when it rebuilds the notebook)."""
+    return bool(cell.get("metadata", {}).get("student_added"))
+
+
+def answers(nb):
+    """grade_id -> cell, for the cells students write in."""
+    return {grade_id(c): c for c in nb.cells if is_answer(c)}
+
+
+def questions(nb):
+    """grade_id -> points, for the graded test cells."""
+    return {grade_id(c): nbgrader_meta(c)["points"] for c in nb.cells if is_test(c)}
