@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from grader import autograde, sandbox, submissions  # noqa: E402
+from grader import autograde, sandbox, submissions, testing  # noqa: E402
 from lessons import LESSONS, lesson_mutants, released, source  # noqa: E402
 from report import machine, table, write  # noqa: E402
 
@@ -77,16 +77,16 @@ def stock(work, solutions, lesson, students):
         "c.CourseDirectory.release_directory = 'release'", "c.CourseDirectory.submitted_directory = 'grading/submitted'",
         "c.CourseDirectory.autograded_directory = 'grading/autograded'", f"c.CourseDirectory.db_url = {db!r}",
         "c.ExecutePreprocessor.timeout = 300", ""]))
-    autograde.nbgrader(root, "generate_assignment", lesson, "--force")
+    testing.nbgrader(root, "generate_assignment", lesson, "--force")
     submit(root, lesson, students)
     start = time.perf_counter()
-    autograde.nbgrader(root, "autograde", lesson)
+    testing.nbgrader(root, "autograde", lesson)
     return time.perf_counter() - start, scores(db, lesson, students)
 
 
 def course(work, solutions, lesson, students, workers):
-    root = autograde.scratch_course(work / "course", config=[f"c.CourseDirectory.source_directory = {str(solutions)!r}"])
-    autograde.nbgrader(root, "generate_assignment", lesson, "--force")
+    root = testing.scratch_course(work / "course", config=[f"c.CourseDirectory.source_directory = {str(solutions)!r}"])
+    testing.nbgrader(root, "generate_assignment", lesson, "--force")
     submit(root, lesson, students)
     where = replace(autograde.Course.at(root, release="release"), source=solutions)
     start = time.perf_counter()

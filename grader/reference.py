@@ -17,6 +17,7 @@ import torch
 
 from grader import judge, mutants, probedata, questions, submissions
 from grader.cells import grade_id
+from grader.redact import RedactHiddenTests
 
 HERE = Path(__file__).resolve().parent
 SOLUTION = "solution"
@@ -39,8 +40,11 @@ class Reference:
                 record, problem = probedata.parse(outcome.probe_data.get(question)), None
             except probedata.BadData as error:
                 record, problem = None, str(error)
-            if record is None:
-                why = ("the kernel stopped before this question's checks" if problem == "no data was recorded"
+            cell = cells.get(question)
+            errors = [o for o in cell.outputs if o.get("output_type") == "error"] if cell else []
+            if record is None:  # why the probe wrote nothing usable: its cell's error says it best
+                why = (RedactHiddenTests.message(errors[-1]) if errors and problem == "no data was recorded"
+                       else "the kernel stopped before this question's checks" if problem == "no data was recorded"
                        else problem)
                 verdict = judge.Verdict(0, f"your code could not be checked: {why}")
             else:
@@ -48,8 +52,8 @@ class Reference:
             outcome.scores[question] = (verdict.points, top)
             if verdict.mistake:
                 outcome.mistakes[question] = verdict.mistake
-            if question in cells:
-                cells[question].outputs.append(_shown(verdict, top))
+            if cell is not None:  # what the student's code printed, then the verdict, and nothing of the probe
+                cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"] + [_shown(verdict, top)]
         return outcome
 
 

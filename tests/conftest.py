@@ -5,7 +5,7 @@ import pytest
 
 from dataclasses import replace
 
-from grader import autograde, reference, submissions
+from grader import autograde, reference, submissions, testing
 from lessons import REPO, canaries, data_graded, lesson_mutants, released, source
 
 BROKEN = "{ this is not a notebook"
@@ -37,7 +37,7 @@ def graded_class(tmp_path_factory):
     def get(lesson):
         if lesson not in cache:
             root = tmp_path_factory.mktemp(lesson)
-            results, _ = autograde.grade(lesson, lesson_submissions(lesson), root)
+            results, _ = testing.grade(lesson, lesson_submissions(lesson), root)
             cache[lesson] = results, root
         return cache[lesson]
 

@@ -14,7 +14,7 @@ import yaml
 
 from dataclasses import replace
 
-from grader import autograde, reference, submissions
+from grader import autograde, reference, submissions, testing
 from grader.sandbox import Limits, bwrap
 from lessons import REPO, lesson_mutants, released, secret_lines, source
 
@@ -92,13 +92,13 @@ def graded(tmp_path_factory):
               "GRADEBOOK": work / "grading" / "gradebook.db", "OUTSIDE": work / "pwned.txt",
               "PORT": listener.getsockname()[1]}
     subs = {**good_submissions(), **{f"bad-{e['id']}": build(e, values) for e in CORPUS}}
-    results, outcomes = autograde.grade(LESSON, subs, work, limits=LIMITS)
+    results, outcomes = testing.grade(LESSON, subs, work, limits=LIMITS)
     try:
         connection = listener.accept()
     except OSError:
         connection = None
     listener.close()
-    alone, _ = autograde.grade(LESSON, good_submissions(), tmp_path_factory.mktemp("clean"), limits=LIMITS)
+    alone, _ = testing.grade(LESSON, good_submissions(), tmp_path_factory.mktemp("clean"), limits=LIMITS)
     report = {row["student"]: row for row in csv.DictReader(open(work / "grading" / "reports" / f"{LESSON}.csv"))}
     values["WORK"] = work
     return results, outcomes, alone, values, connection, report

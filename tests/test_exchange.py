@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import nbformat
 
-from grader import autograde, submissions
+from grader import autograde, submissions, testing
 from lessons import REPO, image_refs, png_size, source
 
 LESSON = "02_forward_pass"
@@ -15,12 +15,12 @@ def test_full_cycle_through_the_exchange(tmp_path):
     exchange, cache, home = tmp_path / "exchange", tmp_path / "cache", tmp_path / "student"
     exchange.mkdir()
     home.mkdir()
-    instructor = autograde.scratch_course(tmp_path / "instructor", exchange=exchange)
+    instructor = testing.scratch_course(tmp_path / "instructor", exchange=exchange)
     shared = [f"--Exchange.root={exchange}", f"--Exchange.cache={cache}"]
     student = [f"--course={COURSE}", *shared]
 
     def run(where, *args):
-        return autograde.nbgrader(where, *args)
+        return testing.nbgrader(where, *args)
 
     run(instructor, "generate_assignment", LESSON, "--force")
     run(instructor, "release_assignment", LESSON, *shared)

@@ -3,7 +3,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.api import Gradebook
 
-from grader import autograde, submissions
+from grader import submissions, testing
 from grader.redact import RedactHiddenTests, redact_source
 from lessons import released, source
 
@@ -63,12 +63,12 @@ def test_cells_without_hidden_tests_keep_their_traceback():
 
 def test_stock_nbgrader_autograde_refuses_and_says_what_to_use(tmp_path):
     """`nbgrader autograde` (the Formgrader's button too) would grade on the public checks alone."""
-    root = autograde.scratch_course(tmp_path)
-    autograde.nbgrader(root, "generate_assignment", LESSON, "--force")
+    root = testing.scratch_course(tmp_path)
+    testing.nbgrader(root, "generate_assignment", LESSON, "--force")
     folder = root / "grading" / "submitted" / "alice" / LESSON
     folder.mkdir(parents=True)
     nbformat.write(submissions.completed(released(LESSON), source(LESSON)), str(folder / f"{LESSON}.ipynb"))
-    proc = autograde.nbgrader(root, "autograde", LESSON, check=False)
+    proc = testing.nbgrader(root, "autograde", LESSON, check=False)
     assert proc.returncode != 0 and "make autograde" in proc.stdout + proc.stderr
     with Gradebook(f"sqlite:///{root / 'grading' / 'gradebook.db'}") as gb:
         scores = [g.score for g in gb.find_submission_notebook(LESSON, LESSON, "alice").grades]

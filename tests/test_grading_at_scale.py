@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import autograde, run, sandbox, submissions
+from grader import run, sandbox, submissions, testing
 from lessons import lesson_mutants, released, source
 
 LESSON = "02_forward_pass"
@@ -30,13 +30,13 @@ def scores(results):
 
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory):
-    results, _ = autograde.grade(LESSON, class_of_five(), tmp_path_factory.mktemp("serial"), workers=1)
+    results, _ = testing.grade(LESSON, class_of_five(), tmp_path_factory.mktemp("serial"), workers=1)
     assert len({r.total for r in results.values()}) > 2, "the class should have varied scores"
     return scores(results)
 
 
 def test_parallel_workers_match_a_serial_run(serial, tmp_path):
-    results, _ = autograde.grade(LESSON, class_of_five(), tmp_path, workers=3)
+    results, _ = testing.grade(LESSON, class_of_five(), tmp_path, workers=3)
     assert scores(results) == serial
 
 
@@ -49,7 +49,7 @@ def test_a_failing_worker_costs_only_its_submission(serial, tmp_path, monkeypatc
         return grade(task)
 
     monkeypatch.setattr(run, "grade", flaky)
-    results, outcomes = autograde.grade(LESSON, class_of_five(), tmp_path, workers=2)
+    results, outcomes = testing.grade(LESSON, class_of_five(), tmp_path, workers=2)
     assert outcomes["blank"].flags == ["grader error: MemoryError: worker lost"]
     assert results["blank"].total == 0
     assert {k: v for k, v in scores(results).items() if k != "blank"} == {
@@ -60,7 +60,7 @@ def test_dask_cluster_matches_a_serial_run(serial, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   local_directory=str(tmp_path / "dask")) as cluster:
-        results, outcomes = autograde.grade(LESSON, class_of_five(), tmp_path / "course",
+        results, outcomes = testing.grade(LESSON, class_of_five(), tmp_path / "course",
                                             scheduler=cluster.scheduler_address)
         workers = len(cluster.workers)
     assert workers == 2
@@ -97,13 +97,13 @@ def postgres():
 
 
 def test_postgresql_gradebook_matches_sqlite(serial, tmp_path, postgres):
-    results, _ = autograde.grade(LESSON, class_of_five(), tmp_path / "course", db_url=postgres)
+    results, _ = testing.grade(LESSON, class_of_five(), tmp_path / "course", db_url=postgres)
     assert scores(results) == serial
 
 
 def test_without_bubblewrap_grading_still_works_and_says_so(serial, tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox, "bwrap", lambda: None)
     assert "UNSANDBOXED" in sandbox.warning()
-    results, outcomes = autograde.grade(LESSON, class_of_five(), tmp_path, workers=2)
+    results, outcomes = testing.grade(LESSON, class_of_five(), tmp_path, workers=2)
     assert scores(results) == serial
     assert all("graded UNSANDBOXED" in " ".join(o.flags) for o in outcomes.values())

@@ -4,7 +4,7 @@ import filecmp
 import nbformat
 import pytest
 
-from grader import autograde, questions, submissions
+from grader import questions, submissions, testing
 from lessons import (ASSIGNMENT_IDS, LESSONS, REPO, image_refs, png_size, release_path, released, secret_lines,
                      source, source_path)
 
@@ -51,8 +51,8 @@ def test_source_cells_are_well_formed(lesson):
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_release_is_regenerated_from_the_source(lesson, tmp_path):
-    autograde.scratch_course(tmp_path)
-    autograde.nbgrader(tmp_path, "generate_assignment", lesson, "--force")
+    testing.scratch_course(tmp_path)
+    testing.nbgrader(tmp_path, "generate_assignment", lesson, "--force")
     fresh, committed = tmp_path / "release" / lesson, REPO / "notebooks" / lesson
     stale = "notebooks/{} is out of date with solutions/{}: run `make release` and commit the result"
     assert submissions.read(fresh / f"{lesson}.ipynb") == released(lesson), stale.format(lesson, lesson)

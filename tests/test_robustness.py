@@ -1,5 +1,5 @@
 """A submission that hangs or kills its kernel costs its own points only, never another student's grade."""
-from grader import autograde, submissions
+from grader import submissions, testing
 from grader.sandbox import Limits
 from lessons import released, source
 
@@ -14,7 +14,7 @@ def test_hanging_and_crashing_submissions_are_contained(tmp_path):
     subs = {"hangs": submissions.with_answers(rel, {**answers, "neuron_sum": hang}),
             "crashes": submissions.with_answers(rel, {**answers, "softmax": "import os\nos._exit(1)"}),
             "fine": submissions.completed(rel, src)}
-    results, _ = autograde.grade(LESSON, subs, tmp_path, limits=Limits(cell_timeout=20, notebook_timeout=120))
+    results, _ = testing.grade(LESSON, subs, tmp_path, limits=Limits(cell_timeout=20, notebook_timeout=120))
     full = sum(submissions.test_cells(src).values())
     assert results["fine"].total == full
     # The endless loop times out in its own test cell; the kernel is interrupted and grading goes on.

@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from grader import autograde, submissions
+from grader import submissions, testing
 from lessons import LESSONS, released, source
 
 
@@ -12,6 +12,6 @@ def test_validate_reports_blank_and_completed_notebooks(lesson, tmp_path):
     nbformat.write(released(lesson), str(blank))
     nbformat.write(submissions.completed(released(lesson), source(lesson)), str(done))
     cells = len(submissions.test_cells(source(lesson)))
-    out = autograde.nbgrader(tmp_path, "validate", blank.name, check=False).stdout
+    out = testing.nbgrader(tmp_path, "validate", blank.name, check=False).stdout
     assert f"VALIDATION FAILED ON {cells} CELL(S)" in out, out[-2000:]
-    assert "Success! Your notebook passes all the tests." in autograde.nbgrader(tmp_path, "validate", done.name).stdout
+    assert "Success! Your notebook passes all the tests." in testing.nbgrader(tmp_path, "validate", done.name).stdout

@@ -1,0 +1,110 @@
+"""The grader as the test suite and the benchmarks drive it: scratch courses, nbgrader commands, whole
+classes graded from notebooks in memory. Never imported by the grader itself."""
+import html
+import os
+import re
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from grader.autograde import BIN, REPO, Course, autograde
+
+
+@dataclass
+class Result:
+    """One graded submission: points per test cell and the feedback a student receives."""
+
+    scores: dict  # grade_id -> (score, max_score)
+    feedback_html: str
+
+    @property
+    def total(self):
+        return sum(score for score, _ in self.scores.values())
+
+    @property
+    def max_total(self):
+        return sum(top for _, top in self.scores.values())
+
+    @property
+    def feedback_text(self):
+        """The feedback as a student reads it: tags removed, entities decoded."""
+        return html.unescape(re.sub(r"<[^>]+>", "", self.feedback_html))
+
+    def lost(self):
+        """Test cells that scored less than full points."""
+        return sorted(key for key, (score, top) in self.scores.items() if score < top)
+
+
+def nbgrader(root, *args, check=True, threads=None):
+    """Run an nbgrader command in ``root``; on failure raise with its output.
+
+    ``threads`` caps the CPU threads each notebook kernel's PyTorch uses (OMP_NUM_THREADS).
+    """
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
+    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=root, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def scratch_course(root, exchange=None, config=()):
+    """Make ``root`` a course folder whose config is the course's, with every path inside ``root``.
+
+    ``config`` adds lines of nbgrader config, such as shorter time limits.
+    """
+    root = Path(root)
+    (root / "grading").mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"load_subconfig({str(REPO / 'nbgrader_config.py')!r})",
+        "c = get_config()",
+        f"c.CourseDirectory.root = {str(root)!r}",
+        f"c.CourseDirectory.source_directory = {str(REPO / 'solutions')!r}",
+        "c.CourseDirectory.release_directory = 'release'",
+        f"c.CourseDirectory.db_url = 'sqlite:///{root / 'grading' / 'gradebook.db'}'",
+        f"c.NbGrader.logfile = {str(root / 'grading' / 'nbgrader.log')!r}",
+    ]
+    if exchange:
+        lines.append(f"c.Exchange.root = {str(exchange)!r}")
+    lines.extend(config)
+    (root / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def grade(assignment, submissions, workdir, workers=2, limits=None, scheduler=None, db_url=None):
+    """Test entry point: autograde ``submissions`` in a scratch course.
+
+    A submission is a notebook, raw text for the notebook file, or a folder's contents (file name -> content).
+    ``scheduler`` grades on a Dask cluster; ``db_url`` puts the gradebook elsewhere than SQLite.
+
+    Returns (student id -> Result with the student's feedback, student id -> Outcome).
+    """
+    root = scratch_course(workdir, config=[f"c.CourseDirectory.db_url = {db_url!r}"] if db_url else ())
+    nbgrader(root, "generate_assignment", assignment, "--force")
+    for student, nb in submissions.items():
+        folder = root / "grading" / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        files = nb if isinstance(nb, dict) and "cells" not in nb else {f"{assignment}.ipynb": nb}
+        for name, content in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                (folder / name).write_bytes(content)
+            elif isinstance(content, str):  # raw text: lets tests submit a broken file
+                (folder / name).write_text(content)
+            else:
+                nbformat.write(content, str(folder / name))
+    course = replace(Course.at(root, db_url, release="release"), source=REPO / "solutions")
+    outcomes = autograde(course, assignment, workers, scheduler, limits, log=lambda *_: None)
+    nbgrader(root, "generate_feedback", assignment, "--force", check=False)
+    results = {}
+    with Gradebook(course.db_url) as gb:
+        for student in submissions:
+            graded = gb.find_submission_notebook(assignment, assignment, student)
+            feedback = root / "grading" / "feedback" / student / assignment / f"{assignment}.html"
+            results[student] = Result({g.name: (g.score, g.max_score) for g in graded.grades},
+                                      feedback.read_text() if feedback.exists() else "")
+    return results, outcomes
