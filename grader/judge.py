@@ -21,6 +21,7 @@ class Judging:
     question: str
     shape_hints: dict = field(default_factory=dict)  # wrong shape (tuple) -> likely mistake
     error_hints: dict = field(default_factory=dict)  # piece of an error message -> likely mistake
+    label_hints: dict = field(default_factory=dict)  # piece of a check's label -> what to know when it differs
     check_dtype: bool = False
     rtol: float = None
     atol: float = None
@@ -172,7 +173,8 @@ def _gap(got, want, wrong):
 def differences(record, reference, judging):
     """(label, what differs) for every entry of ``record`` that misses ``reference``'s, in the reference's order."""
     found = [(label, difference(record.get(label), want, judging)) for label, want in reference.items()]
-    return [(label, message) for label, message in found if message]
+    return [(label, message + "".join(f": {hint}" for key, hint in judging.label_hints.items() if key in label))
+            for label, message in found if message]
 
 
 def same(record, other, judging):

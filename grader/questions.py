@@ -22,13 +22,14 @@ class Question:
     probe: object  # a function of one argument, the kernel's ``grader_recorder.Recorder``
     shape_hints: dict = field(default_factory=dict)
     error_hints: dict = field(default_factory=dict)
+    label_hints: dict = field(default_factory=dict)
     check_dtype: bool = False
     rtol: float = None
     atol: float = None
 
     def judging(self):
-        return Judging(self.grade_id, dict(self.shape_hints), dict(self.error_hints), self.check_dtype,
-                       self.rtol, self.atol)
+        return Judging(self.grade_id, dict(self.shape_hints), dict(self.error_hints), dict(self.label_hints),
+                       self.check_dtype, self.rtol, self.atol)
 
     def probe_source(self):
         """The probe as code for the kernel: the function alone, self-contained (torch, np, math are given)."""

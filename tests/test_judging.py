@@ -175,3 +175,13 @@ def test_a_forbidden_builtin_is_seen_however_it_is_called():
         record = recorded(lambda rec: rec.call("softmax", builtin, torch.ones(3), forbid=("softmax",)))
         message = judge.verdict(1, record, by_hand, SPEC).message
         assert message == "expected: softmax works it out itself, without calling PyTorch's softmax", message
+
+
+def test_a_check_can_carry_its_own_explanation():
+    spec = judge.Judging("q", label_hints={"prediction 2": "a Python float becomes float32 by default"})
+    right = recorded(lambda rec: [rec.record("prediction 1", "torch.int64", kind="value"),
+                                  rec.record("prediction 2", "torch.float32", kind="value")])
+    wrong = recorded(lambda rec: [rec.record("prediction 1", "torch.int64", kind="value"),
+                                  rec.record("prediction 2", "torch.float64", kind="value")])
+    message = judge.verdict(1, wrong, right, spec).message
+    assert message == "prediction 2: got 'torch.float64', which is not right: a Python float becomes float32 by default"

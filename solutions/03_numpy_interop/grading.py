@@ -138,5 +138,13 @@ QUESTIONS = [
         **NUMPY_HINTS,
         "Quantiles must be in the range": "np.quantile takes fractions from 0 to 1; np.percentile takes "
                                           "percentages from 0 to 100"}),
-    Question("test_predicted_dtypes", probe_predicted_dtypes),
+    Question("test_predicted_dtypes", probe_predicted_dtypes, label_hints={f"prediction {n}, ": why for n, why in enumerate([
+        "NumPy's default float is float64, and from_numpy keeps the dtype",
+        "Python ints become int64",
+        "true division / always gives floating point: the default float, float32",
+        "a NumPy float64 scalar is data: torch.tensor keeps its float64",
+        "a number (here a NumPy scalar) doesn't raise a tensor's precision",
+        "a float64 tensor with dimensions promotes float32 to float64",
+        "a 0-d tensor counts as a number: it doesn't raise the precision",
+        "integers times a float give the default float, float32"], start=1)}),
 ]
