@@ -11,6 +11,7 @@ import numpy as np
 
 CPU_TOLERANCE = (1e-4, 1e-5)  # (rtol, atol) float32 results meet on the CPU
 CUDA_TOLERANCE = (2e-3, 2e-3)  # CUDA may use TF32 for matmuls and convolutions
+UNCHANGED = " leaves its inputs unchanged"  # the recorder's label for whether a call changed its inputs
 NOT_IMPLEMENTED = "not implemented yet: replace `raise NotImplementedError()` with your code"
 
 
@@ -57,20 +58,24 @@ def _show(value):
         isinstance(v, int) for v in value) else repr(list(value))
 
 
-def difference(got, want, judging):
-    """None when ``got`` matches ``want``, else what differs, in words (without the expected values)."""
+def difference(got, want, judging, exact_errors=False):
+    """None when ``got`` matches ``want``, else what differs, in words (without the expected values).
+
+    An expected error matches any error of its type; with ``exact_errors`` (telling a known mistake by
+    its data) the message must be the same too.
+    """
     label = want.label
     if got is None:
         return f"{label}: nothing was recorded (the code before it stopped the checks)"
     if want.kind == "error":  # the instructor's answer raises here: so must the student's
-        if got.kind != "error" or got.type != want.type:
+        if got.kind != "error" or got.type != want.type or exact_errors and got.value != want.value:
             return f"{label} should raise {want.type}"
         return None
     if got.kind == "error":
         return _error_message(label, got, judging)
     if want.kind == "unchanged":
         if got.value is not want.value and got.value != want.value:
-            return (f"{label.replace(' leaves its inputs unchanged', '')} changed a tensor it was given: work on a "
+            return (f"{label.replace(UNCHANGED, '')} changed a tensor it was given: work on a "
                     "copy (`x.clone()`) or build a new tensor, and leave the inputs as they were")
         return None
     if want.kind == "claim":
@@ -80,25 +85,37 @@ def difference(got, want, judging):
     if got.is_array or got.type != want.type and not (_number(got.value) and _number(want.value)):
         return f"{label} should be {_a(want.type)} but is {_a(got.type)}" + (
             ": did you forget a `return`?" if got.type == "NoneType" else "")
+    rtol, atol = tolerance(want, judging)
     if _number(want.value) and _number(got.value):
-        rtol, atol = tolerance(want, judging)
-        if not np.isclose(got.value, want.value, rtol=rtol, atol=atol, equal_nan=True):
+        if not _same(got.value, want.value, rtol, atol):
             return f"{label} is off by {abs(got.value - want.value):.4g}"
         return None
-    if isinstance(want.value, dict) and isinstance(got.value, dict) and got.value != want.value:
+    if isinstance(want.value, dict) and isinstance(got.value, dict):
         keys = sorted(set(got.value) ^ set(want.value))
         if keys:
             return f"{label}: {', '.join(keys[:4])} {'is' if len(keys) == 1 else 'are'} missing or not expected"
-        wrong = sorted(k for k in want.value if got.value[k] != want.value[k])
-        return f"{label}: {', '.join(wrong[:4])} {'is' if len(wrong) == 1 else 'are'} not right"
-    if got.value != want.value:
+        wrong = sorted(k for k in want.value if not _same(got.value[k], want.value[k], rtol, atol))
+        return f"{label}: {', '.join(wrong[:4])} {'is' if len(wrong) == 1 else 'are'} not right" if wrong else None
+    if not _same(got.value, want.value, rtol, atol):
         return f"{label}: got {_show(got.value)}, which is not right"
     return None
 
 
+def _same(got, want, rtol, atol):
+    """Plain values equal, numbers (also inside tuples and dicts) within the tolerance."""
+    if _number(got) and _number(want):
+        return bool(np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True))
+    if isinstance(got, tuple) and isinstance(want, tuple):
+        return len(got) == len(want) and all(_same(g, w, rtol, atol) for g, w in zip(got, want))
+    if isinstance(got, dict) and isinstance(want, dict):
+        return got.keys() == want.keys() and all(_same(got[k], want[k], rtol, atol) for k in want)
+    return type(got) is type(want) and got == want
+
+
 def _a(name):
+    vowel = name[:1].lower() in "aeiou" or name[:2].isupper() and name[:1] in "AEFHILMNORSX"  # "an MLP"
     return {"Tensor": "a torch.Tensor", "ndarray": "a NumPy array", "NoneType": "None"}.get(
-        name, f"a{'n' if name[:1].lower() in 'aeiou' else ''} {name}")
+        name, f"a{'n' if vowel else ''} {name}")
 
 
 def _number(value):
@@ -170,16 +187,16 @@ def _gap(got, want, wrong):
     return float(np.nanmax(gap)) if np.isfinite(gap).any() else float("inf")
 
 
-def differences(record, reference, judging):
+def differences(record, reference, judging, exact_errors=False):
     """(label, what differs) for every entry of ``record`` that misses ``reference``'s, in the reference's order."""
-    found = [(label, difference(record.get(label), want, judging)) for label, want in reference.items()]
+    found = [(label, difference(record.get(label), want, judging, exact_errors)) for label, want in reference.items()]
     return [(label, message + "".join(f": {hint}" for key, hint in judging.label_hints.items() if key in label))
             for label, message in found if message]
 
 
 def same(record, other, judging):
     """Whether two records hold the same data on every entry of both."""
-    return record.keys() == other.keys() and not differences(record, other, judging)
+    return record.keys() == other.keys() and not differences(record, other, judging, exact_errors=True)
 
 
 def verdict(points, record, reference, judging, mistakes=()):
@@ -190,7 +207,7 @@ def verdict(points, record, reference, judging, mistakes=()):
     matched = {m.hint: m for m in mistakes if same(record, m.record, judging)}
     if len(matched) == 1:  # two known mistakes with the same data but different hints: the evidence can't tell
         mistake = next(iter(matched.values()))
-        return Verdict(0, f"{found[0][0]}: {mistake.hint}", mistake.id)
+        return Verdict(0, f"{found[0][0].replace(UNCHANGED, '')}: {mistake.hint}", mistake.id)
     label, message = found[0]
     raised = label in record and record[label].kind == "error"  # the rest likely raised too
     more = f" (and {len(found) - 1} more check{'s' if len(found) > 2 else ''} differ)" if len(found) > 1 and not raised else ""

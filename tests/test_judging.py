@@ -185,3 +185,19 @@ def test_a_check_can_carry_its_own_explanation():
                                   rec.record("prediction 2", "torch.float64", kind="value")])
     message = judge.verdict(1, wrong, right, spec).message
     assert message == "prediction 2: got 'torch.float64', which is not right: a Python float becomes float32 by default"
+
+
+def test_a_known_mistake_that_raises_is_told_by_its_message_too():
+    raises = lambda message: recorded(lambda rec: rec.call("f(x)", lambda t: (_ for _ in ()).throw(RuntimeError(message)),  # noqa: E731
+                                                           torch.ones(1)))
+    mistake = judge.Mistake("no_grad", "wrap the update in torch.no_grad()", raises("a leaf Variable that requires grad"))
+    assert judge.verdict(1, raises("a leaf Variable that requires grad"), reference(), SPEC, [mistake]).mistake == "no_grad"
+    assert judge.verdict(1, raises("something else entirely"), reference(), SPEC, [mistake]).mistake is None
+
+
+def test_numbers_inside_values_are_compared_within_the_tolerance():
+    want = recorded(lambda rec: rec.record("stats", {"mean": 0.1, "shape": (2, 3)}, kind="value"))
+    close = recorded(lambda rec: rec.record("stats", {"mean": 0.1 + 1e-9, "shape": (2, 3)}, kind="value"))
+    far = recorded(lambda rec: rec.record("stats", {"mean": 0.2, "shape": (2, 3)}, kind="value"))
+    assert judge.verdict(1, close, want, SPEC).points == 1
+    assert judge.verdict(1, far, want, SPEC).message == "stats: mean is not right"
