@@ -1,10 +1,12 @@
 """One source of truth: solutions/ is the source, notebooks/ its exact nbgrader release, nothing leaks."""
+import ast
 import filecmp
 
 import nbformat
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
-from grader import questions, submissions, testing
+from grader import cells, questions, submissions, testing
 from lessons import (ASSIGNMENT_IDS, LESSONS, REPO, image_refs, png_size, release_path, released, secret_lines,
                      source, source_path)
 
@@ -100,3 +102,35 @@ def test_figure_script_draws_every_figure_the_lessons_show(tmp_path):
     assert drawn == committed, "assets/ is out of date: run `make figures`"
     for name in drawn:
         assert png_size(tmp_path / name)[0] > 100
+
+
+def module_names(tree):
+    """(names a cell binds at module level, names it reads that it never binds itself, in any scope)."""
+    bound = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in statement.names)
+        elif not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.update(n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} | {
+        a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - local - bound
+    return bound, read
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_later_cells_need_nothing_a_test_cell_made(lesson):
+    """Graded, a test cell runs its question's probe instead of its own code: a name only a test cell
+    binds would be missing from every later cell of a graded run."""
+    transform = TransformerManager().transform_cell
+    from_tests, elsewhere, missing = {}, set(), []
+    for cell in source(lesson).cells:
+        if cell.cell_type != "code":
+            continue
+        bound, used = module_names(ast.parse(transform(cell.source)))
+        if cells.is_test(cell):
+            from_tests.update({name: cells.grade_id(cell) for name in bound - elsewhere})
+            continue
+        missing += [f"{name} (bound in {from_tests[name]})" for name in sorted(used & set(from_tests) - elsewhere - bound)]
+        elsewhere |= bound
+    assert not missing, f"{lesson}: later cells use names only a test cell binds; bind them in a plain cell: {missing}"
