@@ -1,7 +1,6 @@
 """nbgrader configuration for the course (read by every `nbgrader` command run from this folder)."""
 import os
 
-from grader.redact import RedactHiddenTests
 from grader.refuse import RefuseStockAutograde
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
@@ -30,5 +29,5 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 # stock `nbgrader autograde` and the Formgrader's button refuse with a message saying so.
 c.Autograde.autograde_preprocessors = [RefuseStockAutograde]
 
-# Students see their failure messages but never the hidden tests' code.
-c.GenerateFeedback.preprocessors = [GetGrades, RedactHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback: each question's verdict is already under its test cell (the grader wrote it there).
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]

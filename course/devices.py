@@ -1,4 +1,4 @@
-"""Choosing devices: the one lessons run on, and the ones tests check on."""
+"""Choosing the device lessons run on."""
 import os
 
 import torch
@@ -29,27 +29,3 @@ def default_device():
     if forced is not None:
         return forced
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def devices_to_check():
-    """Devices hidden tests run student code on: CPU, plus CUDA when available.
-
-    Returns ``(devices, skipped)`` where ``skipped`` maps each device left out to the reason.
-    Setting $COURSE_DEVICE checks that one device only.
-    """
-    forced = _forced()
-    if forced is not None:
-        return [forced], {}
-    if torch.cuda.is_available():
-        return [torch.device("cpu"), torch.device("cuda")], {}
-    return [torch.device("cpu")], {"cuda": "no GPU here (torch.cuda.is_available() is False)"}
-
-
-def on_each_device(check):
-    """Call ``check(device)`` on every device to check, and print which ran and which were skipped."""
-    devices, skipped = devices_to_check()
-    for device in devices:
-        check(device)
-    ran = ", ".join(str(d) for d in devices)
-    notes = "".join(f"; {name} skipped: {why}" for name, why in skipped.items())
-    print(f"checked on {ran}{notes}")

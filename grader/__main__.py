@@ -27,7 +27,10 @@ def main(argv=None):
         if not (course.source / assignment).is_dir():
             parser.error(f"no assignment {assignment!r} in {course.source}; choose from "
                          f"{sorted(p.name for p in course.source.iterdir() if p.is_dir())}")
-        autograde(course, assignment, args.workers or None, args.scheduler, limits)
+        try:
+            autograde(course, assignment, args.workers or None, args.scheduler, limits)
+        except (ValueError, RuntimeError) as error:  # a lesson that cannot be judged: say what to fix
+            parser.exit(2, f"python -m grader: {error}\n")
     return 0
 
 

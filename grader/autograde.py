@@ -21,7 +21,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from grader import assemble as asm
-from grader import questions, reference, run, sandbox
+from grader import cells, questions, reference, run, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -202,12 +202,16 @@ def autograde(course, assignment, workers=None, scheduler=None, limits=None, log
         limits = replace(limits, threads=max(1, cores // workers))
     if sandbox.warning():
         log(sandbox.warning())
-    judged = None
-    if questions.path(course.source, assignment).is_file():  # answers as data: judged here, against the reference
+    source = nbformat.read(str(course.source / assignment / f"{assignment}.ipynb"), as_version=4)
+    missing = sorted(set(cells.questions(source)) - set(questions.load(course.source, assignment) or {}))
+    if missing:
+        raise ValueError(f"{questions.path(course.source, assignment)} has no question for {missing}: every graded "
+                         "test cell needs a probe there (README, For authors)")
+    points = {q: top for q, (_, top) in run.zero_scores(source).items()}
+    judged = None  # answers as data: judged here, against the reference (an assignment with no questions has none)
+    if cells.questions(source):
         judged = reference.build(course, assignment, reference_runner(course, assignment, limits, workers, scheduler),
                                  log)
-        source = nbformat.read(str(course.source / assignment / f"{assignment}.ipynb"), as_version=4)
-        points = {q: top for q, (_, top) in run.zero_scores(source).items()}
     task_list = tasks(course, assignment, limits, *kernel_settings())  # a generator: read as workers free up
     results = {}
     report = course.grading / "reports" / f"{assignment}.csv"

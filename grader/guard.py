@@ -1,12 +1,12 @@
-"""Runs in every student kernel before any student code: keeps the tests honest.
+"""Runs in every student kernel before any student code: puts back what a submission changed, and says so.
 
-The grader marks the cells it trusts (setup and test cells) with a first line holding a secret
-that only this module and the grader know. Before each of them runs, everything a submission could
-have patched to make a test pass is put back as it was before the first cell ran: comparison helpers
-(math, torch, numpy, the course's checks), builtins, tracing, exit functions, IPython's input and
-AST transformers, exception and display hooks, and the names setup cells bound. A test cell first
-publishes a token with its nonce and what had to be put back, and ends with a second token: a test
-that never gets there (skipped, rewritten, exited) earns nothing.
+The grade is decided outside the kernel, from the data each question's probe records; this guard only
+earns review flags. The grader marks the cells it trusts (setup cells and probes) with a first line
+holding a secret that only this module and the grader know. Before each of them runs, everything a
+submission could have patched is put back as it was before the first cell ran: comparison helpers
+(math, torch, numpy, the course's checks), builtins, tracing, exit functions, IPython's input and AST
+transformers, exception and display hooks, and the names setup cells bound. A probe first publishes a
+token with its nonce and what had to be put back, which the grader turns into a reason to review.
 """
 import builtins
 import os
@@ -191,18 +191,17 @@ class Guard:
         if kind == "setup":
             self.setup_pending = True
             return code
-        # The test reports what was put back before it ran, and its last statement proves it ran to the end.
-        call = "__import__('grader_guard').GUARD.report"
-        return f"{call}({nonce!r}, 'start')\n{code}\n{call}({nonce!r}, 'end')\n"
+        # The question's probe first reports what had to be put back before it ran.
+        return f"__import__('grader_guard').GUARD.report({nonce!r})\n{code}\n"
 
     def post_run_cell(self, result):
         if self.setup_pending:
             self.setup_pending = False
             self.remember_trusted_names()
 
-    def report(self, nonce, stage):
+    def report(self, nonce):
         findings, self.findings = sorted(set(self.findings)), []
-        self.publish({TOKEN_MIME: {"nonce": nonce, "stage": stage, "tampered": findings}})
+        self.publish({TOKEN_MIME: {"nonce": nonce, "tampered": findings}})
 
 
 GUARD = None

@@ -63,8 +63,9 @@ class Recorder:
 
     @staticmethod
     def devices():
-        """The devices a probe runs on: the CPU, and CUDA when there is one."""
-        return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        """The devices a probe runs on: the CPU, and CUDA when there is one; $COURSE_DEVICE picks one alone."""
+        forced = os.environ.get("COURSE_DEVICE", "").strip()
+        return [forced] if forced else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
     # -- observations --------------------------------------------------------------------------------
     def get(self, name):

@@ -3,7 +3,7 @@ solution and on every mutant of tests/mutants/<lesson>.yml, in kernels with no s
 
 Computed once per lesson and cached under grading/reference/ (or $GRADER_REFERENCE_CACHE), keyed by the
 hash of everything the data depend on (the lesson, its probes, its mutants, the course package, the
-recorder, PyTorch, the devices).
+recorder, PyTorch, the devices, the data folders).
 """
 import hashlib
 import os
@@ -17,7 +17,6 @@ import torch
 
 from grader import judge, mutants, probedata, questions, submissions
 from grader.cells import grade_id
-from grader.redact import RedactHiddenTests
 
 HERE = Path(__file__).resolve().parent
 SOLUTION = "solution"
@@ -43,7 +42,7 @@ class Reference:
             cell = cells.get(question)
             errors = [o for o in cell.outputs if o.get("output_type") == "error"] if cell else []
             if record is None:  # why the probe wrote nothing usable: its cell's error says it best
-                why = (RedactHiddenTests.message(errors[-1]) if errors and problem == "no data was recorded"
+                why = (_stopped(errors[-1]) if errors and problem == "no data was recorded"
                        else "the kernel stopped before this question's checks" if problem == "no data was recorded"
                        else problem)
                 verdict = judge.Verdict(0, f"your code could not be checked: {why}")
@@ -76,6 +75,8 @@ def cache_key(course, assignment):
     for file in files:
         digest.update(str(file.name).encode() + b"\0" + (file.read_bytes() if file.is_file() else b"") + b"\0")
     digest.update(f"{torch.__version__} cuda={torch.cuda.is_available()}".encode())
+    for setting in ("COURSE_DEVICE", "COURSE_DATA_DIR", "COURSE_FASHION_MNIST_DIR"):  # what kernels are handed
+        digest.update(f"{setting}={os.environ.get(setting, '')}".encode())
     return digest.hexdigest()[:20]
 
 
@@ -132,6 +133,14 @@ def build(course, assignment, grade_all, log=print):
                     and judge.differences(records[f"mutant-{m.id}"][q], expected[q], judging[q])]
                 for q in lesson}
     return Reference(judging, expected, mistakes)
+
+
+def _stopped(error):
+    """Why a probe's cell ended without data, in a line: the error the grader or the kernel put there."""
+    if error.ename in ("CellTimeoutError", "KeyboardInterrupt"):  # the grader interrupts a cell only on timeout
+        return ("CellTimeoutError: this test ran past its time limit: look for an endless loop, "
+                "or a very slow step, in the code it calls")
+    return f"{error.ename}: {error.evalue}"
 
 
 def _shown(verdict, top):

@@ -1,4 +1,5 @@
-"""Grade one submission: rebuild its notebook, run it in a sandboxed kernel, score it outside the kernel."""
+"""Run one submission: rebuild its notebook, run it in a sandboxed kernel with each question's probe in place
+of its test cell, and bring back what the probes recorded (judged later, in the grading process)."""
 import asyncio
 import secrets
 import shutil
@@ -94,7 +95,7 @@ def _error(ename, evalue):
 
 
 async def execute(nb, workdir, task, secret, guard_dir):
-    """Run ``nb`` in place, in a sandboxed kernel; returns (test grade_id -> its tokens, notes for the student)."""
+    """Run ``nb`` in place, in a sandboxed kernel; returns (question -> what the guard put back, notes for the student)."""
     limits = task.limits
     env = kernel_env(workdir, limits, task.env, guard_dir)
     km = SandboxedKernelManager(workdir, limits, env, task.data_dirs)
@@ -119,9 +120,9 @@ async def execute(nb, workdir, task, secret, guard_dir):
                 ran.add(index)
                 original, nonce = cell.source, secrets.token_hex(16)
                 kind = "test" if is_test(cell) else None if is_answer(cell) or student_added(cell) else "setup"
-                if kind == "test" and grade_id(cell) in task.probes:
+                if kind == "test":  # the question's probe runs in its place: nothing of the test cell's code
                     question = grade_id(cell)
-                    cell.source = probe_cell(question, Path(workdir) / PROBES, task.probes[question])
+                    cell.source = probe_cell(question, Path(workdir) / PROBES, task.probes.get(question, ""))
                 if kind:
                     cell.source = f"#grader {secret} {kind} {nonce}\n{cell.source}"
                 budget, started = client.timeout_func(cell) + KILL_GRACE, time.monotonic()
@@ -180,46 +181,31 @@ async def _stop(km):
 
 
 def _take_token(cell, nonce):
-    """Remove the guard's tokens from a test cell's outputs: (what it put back, whether the test ran to its end)."""
-    findings, ended, kept = [], False, []
+    """Remove the guard's token from a probe's outputs: what it had to put back before the probe ran."""
+    findings, kept = [], []
     for output in cell.get("outputs", []):
         token = output.get("data", {}).get(TOKEN_MIME) if output.get("output_type") == "display_data" else None
         if token is None:
             kept.append(output)
         elif token.get("nonce") == nonce:  # anything else is forged: dropped
             findings += token.get("tampered", [])
-            ended = ended or token.get("stage") == "end"
     cell.outputs = kept
-    return findings, ended
+    return findings
 
 
-def score(nb, tokens, outcome, probes=()):
-    """Points per graded cell, by nbgrader's rule, except a test cell whose run is not proven gets none.
-
-    Questions in ``probes`` are judged later, from their data; what the guard put back is only flagged.
-    """
+def score(nb, tokens, outcome):
+    """Scores as far as the kernel can tell them: none for questions (the judge scores their data later),
+    nbgrader's rule for any other graded cell; what the guard had to put back becomes a review flag."""
     for cell in nb.cells:
         if not is_graded(cell):
             continue
         key = grade_id(cell)
         points, top = determine_grade(cell)
-        if key in probes:
-            findings = tokens.get(key, ([], True))[0]
-            if findings:
+        if is_test(cell):
+            points = 0
+            if tokens.get(key):
                 outcome.flags.append(f"{key}: before this question's probe ran, the grader had to undo changes the "
-                                     "submission made: " + "; ".join(findings))
-            outcome.scores[key] = (0, top)
-            continue
-        if is_test(cell) and key in tokens:
-            findings, ended = tokens[key]
-            if findings:
-                points = 0
-                outcome.flags.append(f"{key}: scored 0: before this test ran, the grader had to undo changes "
-                                     "the submission made to what the tests rely on: " + "; ".join(findings))
-            elif not ended and points:
-                points = 0
-                outcome.flags.append(f"{key}: the test did not run to its end, yet showed no error "
-                                     "(exited, skipped or rewritten); scored 0")
+                                     "submission made: " + "; ".join(tokens[key]))
         outcome.scores[key] = (points, top)
     for cell in nb.cells:
         if is_answer(cell):
@@ -264,7 +250,7 @@ def grade(task, workroot=None):
         tokens, notes = asyncio.run(execute(nb, run_dir, task, secrets.token_hex(16), guard_dir))
         outcome.notes += notes
         outcome.probe_data = probedata.collect(run_dir / PROBES, task.probes)
-        score(nb, tokens, outcome, task.probes)
+        score(nb, tokens, outcome)
         outcome.notebook, outcome.ran = nb, True
         if sandbox.warning():
             outcome.flags.append("graded UNSANDBOXED: bubblewrap is not available on the grading machine")

@@ -6,7 +6,7 @@ import pytest
 from dataclasses import replace
 
 from grader import autograde, reference, submissions, testing
-from lessons import REPO, canaries, data_graded, lesson_mutants, released, source
+from lessons import REPO, canaries, released, source
 
 BROKEN = "{ this is not a notebook"
 SHARED_MNIST = REPO.parent / "shared" / "datasets" / "mnist" / "small"
@@ -19,12 +19,12 @@ os.environ.setdefault("GRADER_REFERENCE_CACHE", str(REPO / "build" / "reference-
 
 
 def lesson_submissions(lesson):
-    """Student id -> submission: blank, the full solution, a corrupt file, and one per mutant (for a lesson
-    judged from data, only its canary mutants: the others are judged from their reference data)."""
+    """Student id -> submission: blank, the full solution, a corrupt file and the lesson's canary mutants
+    (the other mutants are judged from their reference data)."""
     rel, src = released(lesson), source(lesson)
     answers = submissions.solution_answers(src)
     subs = {"blank": rel, "solution": submissions.completed(rel, src), "broken": BROKEN}
-    for mutant in canaries(lesson) if data_graded(lesson) else lesson_mutants(lesson):
+    for mutant in canaries(lesson):
         subs[f"mutant-{mutant.id}"] = submissions.with_answers(rel, {**answers, mutant.cell: mutant.code})
     return subs
 

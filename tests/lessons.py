@@ -37,13 +37,8 @@ def lesson_mutants(lesson):
                         submissions.answer_cells(nb), submissions.test_cells(nb))
 
 
-def data_graded(lesson):
-    """Whether the lesson's questions are judged from data (it has a grading.py) rather than in the kernel."""
-    return questions.path(REPO / "solutions", lesson).is_file()
-
-
 def canaries(lesson):
-    """The few mutants of a data-graded lesson that still go through the whole grading pipeline."""
+    """The few mutants of a lesson that still go through the whole grading pipeline."""
     return lesson_mutants(lesson)[::8]
 
 
@@ -94,7 +89,7 @@ def secret_lines(lesson, kinds=("HIDDEN TESTS", "SOLUTION")):
         marked = [line for kind in kinds for line in marked_lines(cell.source, f"### BEGIN {kind}", f"### END {kind}")]
         secret.update(line.strip() for line in marked)
         public.extend(line for line in cell.source.splitlines() if line not in marked)
-    if "HIDDEN TESTS" in kinds and data_graded(lesson):  # the judging half of grading.py replaces hidden tests
+    if "HIDDEN TESTS" in kinds:  # the judging half of grading.py holds what hidden tests used to
         secret.update(grading_lines(lesson))
     public_text = "\n".join(public)
     return {line for line in secret if len(line) > 12 and not line.startswith("#") and line not in public_text}

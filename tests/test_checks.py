@@ -94,28 +94,9 @@ def test_seeded_inputs_do_not_depend_on_the_global_seed():
     assert checks.seeded_randn(2, seed=1, dtype=torch.float64).dtype == torch.float64
 
 
-def test_cuda_is_reported_as_skipped_without_a_gpu(monkeypatch, capsys):
-    monkeypatch.delenv(devices.ENV_VAR, raising=False)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    seen = []
-    devices.on_each_device(seen.append)
-    assert seen == [torch.device("cpu")]
-    assert "cuda skipped: no GPU here" in capsys.readouterr().out
-
-
-def test_cuda_is_checked_when_available(monkeypatch, capsys):
-    monkeypatch.delenv(devices.ENV_VAR, raising=False)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    seen = []
-    devices.on_each_device(seen.append)
-    assert seen == [torch.device("cpu"), torch.device("cuda")]
-    assert "skipped" not in capsys.readouterr().out
-
-
 def test_course_device_forces_one_device(monkeypatch):
     monkeypatch.setenv(devices.ENV_VAR, "cpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert devices.devices_to_check() == ([torch.device("cpu")], {})
     assert devices.default_device() == torch.device("cpu")
 
 
@@ -126,7 +107,7 @@ def test_course_device_errors_say_what_to_do(monkeypatch):
         devices.default_device()
     monkeypatch.setenv(devices.ENV_VAR, "gpu")
     with pytest.raises(ValueError, match="use 'cpu' or 'cuda'"):
-        devices.devices_to_check()
+        devices.default_device()
 
 
 def test_tolerance_is_looser_on_cuda_for_tf32():

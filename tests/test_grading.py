@@ -1,18 +1,16 @@
 """Tests that test the tests: every lesson graded through the course's grader.
 
 A blank notebook scores 0, the solution full marks, and each known mistake (mutant) loses
-exactly the points of the test cells it should fail, with feedback that names the mistake. In a
-lesson judged from data, a mutant's data come from the reference run (a trusted kernel) and are
-judged directly; a few canary mutants still go through the whole pipeline and must agree.
+exactly the points of the test cells it should fail, with feedback that names the mistake. A mutant's
+data come from the reference run (a trusted kernel) and are judged directly; a few canary mutants still
+go through the whole pipeline and must agree.
 """
 from collections import Counter
 
 import pytest
 
 from grader import submissions
-from grader.redact import BEGIN
-from lessons import (LESSONS, canaries, data_graded, judged_mutant, lesson_mutants, secret_lines,
-                     source)
+from lessons import LESSONS, canaries, judged_mutant, lesson_mutants, secret_lines, source
 
 MUTANTS = [(lesson, m) for lesson in LESSONS for m in lesson_mutants(lesson)]
 
@@ -42,25 +40,21 @@ def test_corrupt_submission_scores_zero_and_spares_the_others(graded, lesson):
     assert results["solution"].total == max_points(lesson), "one broken file must not cost another student"
 
 
-def mutant_outcome(graded, references, lesson, mutant):
-    """(test cells lost, the text the student reads) for a mutant, judged as its lesson is graded."""
-    if data_graded(lesson):
-        lost, messages = judged_mutant(references(lesson), mutant, submissions.test_cells(source(lesson)))
-        return lost, "\n".join(messages)
-    result = graded(lesson)[f"mutant-{mutant.id}"]
-    assert result.total == max_points(lesson) - sum(submissions.test_cells(source(lesson))[c] for c in result.lost())
-    return result.lost(), result.feedback_text
+def mutant_outcome(references, lesson, mutant):
+    """(test cells lost, the text the student reads) for a mutant, its reference data judged."""
+    lost, messages = judged_mutant(references(lesson), mutant, submissions.test_cells(source(lesson)))
+    return lost, "\n".join(messages)
 
 
 @pytest.mark.parametrize("lesson,mutant", MUTANTS, ids=[f"{lesson}-{m.id}" for lesson, m in MUTANTS])
-def test_mutant_loses_exactly_its_points(graded, references, lesson, mutant):
-    lost, text = mutant_outcome(graded, references, lesson, mutant)
+def test_mutant_loses_exactly_its_points(references, lesson, mutant):
+    lost, text = mutant_outcome(references, lesson, mutant)
     assert lost == sorted(mutant.fails), (
         f"{mutant.id} ({mutant.why}) should fail {sorted(mutant.fails)} but failed {lost}")
     assert mutant.feedback in text, f"the feedback for {mutant.id} should say {mutant.feedback!r}, not {text!r}"
 
 
-@pytest.mark.parametrize("lesson", [lesson for lesson in LESSONS if data_graded(lesson)])
+@pytest.mark.parametrize("lesson", LESSONS)
 def test_canary_mutants_agree_with_their_judged_data(graded, references, lesson):
     """Through the whole pipeline (sandboxed kernel, probes, files, judge, gradebook, feedback) a mutant
     scores and reads exactly as its reference data judged directly."""
@@ -86,8 +80,7 @@ def test_feedback_shows_no_hidden_tests(graded, lesson):
         secrets = hidden | solution if student == "blank" else hidden
         leaked = sorted(line for line in secrets if line in text)
         assert not leaked, f"feedback for {student} shows hidden-test or solution code: {leaked[:3]}"
-        assert BEGIN not in text
-        assert data_graded(lesson) or "(hidden tests: not shown)" in text
+        assert "BEGIN HIDDEN TESTS" not in text
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
@@ -103,9 +96,9 @@ def test_mutants_cover_every_test_cell(lesson, record_property):
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_mutation_score(graded, references, lesson, record_property):
+def test_mutation_score(references, lesson, record_property):
     mutants = lesson_mutants(lesson)
-    outcomes = {m.id: mutant_outcome(graded, references, lesson, m) for m in mutants}
+    outcomes = {m.id: mutant_outcome(references, lesson, m) for m in mutants}
     exact = [m for m in mutants if outcomes[m.id][0] == sorted(m.fails) and m.feedback in outcomes[m.id][1]]
     record_property("mutation report", f"{lesson}: mutation score {len(exact)}/{len(mutants)} "
                                        f"({100 * len(exact) // max(1, len(mutants))}%) caught exactly, with their hint")

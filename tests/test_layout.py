@@ -35,20 +35,16 @@ def test_source_cells_are_well_formed(lesson):
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, key
     tests = submissions.test_cells(nb)
     assert len(tests) >= 5, f"{lesson} has {len(tests)} graded test cells: at least five exercises are expected"
-    judged = questions.load(REPO / "solutions", lesson)
-    if judged is not None:
-        assert set(judged) == set(tests), (f"solutions/{lesson}/grading.py needs exactly one question per graded test "
-                                           f"cell: missing {set(tests) - set(judged)}, unknown {set(judged) - set(tests)}")
+    judged = questions.load(REPO / "solutions", lesson) or {}
+    assert set(judged) == set(tests), (f"solutions/{lesson}/grading.py needs exactly one question per graded test "
+                                       f"cell: missing {set(tests) - set(judged)}, unknown {set(judged) - set(tests)}")
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution"):
             assert meta["points"] > 0 and meta.get("locked"), meta["grade_id"]
-            if judged is not None:  # its hidden checks are the probe and judge in grading.py, outside the notebook
-                assert "### BEGIN HIDDEN TESTS" not in cell.source, f"{meta['grade_id']}: move hidden tests to grading.py"
-            else:
-                assert "### BEGIN HIDDEN TESTS" in cell.source, f"{meta['grade_id']} has no hidden tests"
-            public = cell.source.split("### BEGIN HIDDEN TESTS")[0]
-            assert public.strip(), f"{meta['grade_id']} has no public checks for students to run"
+            # Graded checks are the probe and judging in grading.py, outside the notebook and the kernel.
+            assert "### BEGIN HIDDEN TESTS" not in cell.source, f"{meta['grade_id']}: move hidden tests to grading.py"
+            assert cell.source.strip(), f"{meta['grade_id']} has no public checks for students to run"
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
