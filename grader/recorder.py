@@ -112,6 +112,27 @@ class Recorder:
                         all(_snapshot(a) == b for a, b in zip(inputs, before)), kind="unchanged")
         return result
 
+    def build(self, label, constructor, *args, seed=0):
+        """The student's module from ``constructor(*args)``, built under a fixed seed (so a model with random
+        weights gives the same data every run), recorded with its parameters' names and shapes."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = self.call(label, constructor, *args)
+        if model is not None:
+            self.call(f"the parameters of {label} (name: shape)",
+                      lambda: {key: tuple(p.shape) for key, p in model.named_parameters()})
+        return model
+
+    def known_weights(self, label, model, seed, device="cpu", scale=0.3):
+        """Move ``model`` to ``device`` and give every parameter seeded values, by sorted name (so the order
+        layers were created in does not matter); recorded as ``label`` (an error if it cannot be done)."""
+        def load():
+            model.to(device)
+            with torch.no_grad():
+                for i, (_, p) in enumerate(sorted(model.named_parameters(), key=lambda item: item[0])):
+                    p.copy_(scale * self.randn(*p.shape, seed=seed + i, device=device))
+        return self.call(label, load)
+
     def claim(self, label, holds):
         """Record whether a statement about the student's code holds; ``label`` is the statement."""
         self._add(label, {"kind": "claim", "type": "bool", "value": bool(holds)})

@@ -16,66 +16,36 @@ from grader.questions import Question
 
 
 def probe_simple_model(rec):
-    def known_weights(model, seed, device):
-        model.to(device)
-        with torch.no_grad():
-            for i, (_, p) in enumerate(sorted(model.named_parameters(), key=lambda item: item[0])):
-                p.copy_(0.3 * rec.randn(*p.shape, seed=seed + i, device=device))
-
     for n_in, n_out, batch, seed in [(5, 3, 4, 90), (7, 2, 6, 100)]:
         name = f"SimpleModel({n_in}, {n_out})"
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            model = rec.call(name, "SimpleModel", n_in, n_out)
+        model = rec.build(name, "SimpleModel", n_in, n_out)
         if model is None:
             return
-        rec.record(f"the parameters of {name} (name: shape)",
-                   {k: tuple(p.shape) for k, p in model.named_parameters()}, kind="value")
         for device in rec.devices():
-            rec.call(f"moving {name} to {device} and setting known weights", known_weights, model, seed, device)
+            rec.known_weights(f"moving {name} to {device} and setting known weights", model, seed, device)
             rec.call(f"{name} with known weights on a batch of {batch} ({device})", model,
                      rec.randn(batch, n_in, seed=seed + 10, device=device))
 
 
 def probe_simple_sequential(rec):
-    def known_weights(model, seed, device):
-        model.to(device)
-        with torch.no_grad():
-            for i, (_, p) in enumerate(sorted(model.named_parameters(), key=lambda item: item[0])):
-                p.copy_(0.3 * rec.randn(*p.shape, seed=seed + i, device=device))
-
     for n_in, n_out, seed in [(5, 3, 120), (9, 4, 130)]:
         name = f"simple_sequential({n_in}, {n_out})"
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            model = rec.call(name, "simple_sequential", n_in, n_out)  # recorded by its type: an nn.Sequential
+        model = rec.build(name, "simple_sequential", n_in, n_out)
         if model is None:
             return
-        rec.record(f"the parameters of {name} (name: shape)",
-                   {k: tuple(p.shape) for k, p in model.named_parameters()}, kind="value")
         for device in rec.devices():
-            rec.call(f"moving {name} to {device} and setting known weights", known_weights, model, seed, device)
+            rec.known_weights(f"moving {name} to {device} and setting known weights", model, seed, device)
             rec.call(f"{name} with known weights on a batch of 5 ({device})", model,
                      rec.randn(5, n_in, seed=seed + 50, device=device))
 
 
 def probe_mlp(rec):
-    def known_weights(model, seed, device):
-        model.to(device)
-        with torch.no_grad():
-            for i, (_, p) in enumerate(sorted(model.named_parameters(), key=lambda item: item[0])):
-                p.copy_(0.3 * rec.randn(*p.shape, seed=seed + i, device=device))
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = rec.call("MLP()", "MLP")
+    model = rec.build("MLP()", "MLP")
     if model is None:
         return
-    rec.record("the parameters of MLP() (name: shape)",
-               {k: tuple(p.shape) for k, p in model.named_parameters()}, kind="value")
     for device in rec.devices():
         for seed in [140, 150]:
-            rec.call(f"moving MLP() to {device} and setting known weights", known_weights, model, seed, device)
+            rec.known_weights(f"moving MLP() to {device} and setting known weights", model, seed, device)
             x = rec.randn(5, 256, seed=seed + 50, device=device)
             name = f"MLP with known weights (set {seed}) on a batch of 5 ({device})"
             rec.call(f"the logits of {name}", model, x)
@@ -95,44 +65,24 @@ def probe_count_parameters(rec):
 
 
 def probe_deep_mlp(rec):
-    def known_weights(model, seed, device):
-        model.to(device)
-        with torch.no_grad():
-            for i, (_, p) in enumerate(sorted(model.named_parameters(), key=lambda item: item[0])):
-                p.copy_(0.3 * rec.randn(*p.shape, seed=seed + i, device=device))
-
     for sizes, seed in [([4, 8, 8, 2], 160), ([6, 5], 170), ([3, 7, 5, 4, 2], 180)]:
         name = f"DeepMLP({sizes})"
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            model = rec.call(name, "DeepMLP", list(sizes))
+        model = rec.build(name, "DeepMLP", list(sizes))
         if model is None:
             continue
-        rec.record(f"the parameters of {name} (name: shape)",
-                   {k: tuple(p.shape) for k, p in model.named_parameters()}, kind="value")
         for device in rec.devices():
-            rec.call(f"moving {name} to {device} and setting known weights", known_weights, model, seed, device)
+            rec.known_weights(f"moving {name} to {device} and setting known weights", model, seed, device)
             rec.call(f"{name} with known weights on a batch of 3 ({device})", model,
                      rec.randn(3, sizes[0], seed=seed + 50, device=device))
 
 
 def probe_conv_features(rec):
-    def known_weights(model, seed, device):
-        model.to(device)
-        with torch.no_grad():
-            for i, (_, p) in enumerate(sorted(model.named_parameters(), key=lambda item: item[0])):
-                p.copy_(0.3 * rec.randn(*p.shape, seed=seed + i, device=device))
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = rec.call("ConvFeatures()", "ConvFeatures")
+    model = rec.build("ConvFeatures()", "ConvFeatures")
     if model is None:
         return
-    rec.record("the parameters of ConvFeatures() (name: shape)",
-               {k: tuple(p.shape) for k, p in model.named_parameters()}, kind="value")
     for device in rec.devices():
         for seed, n in [(190, 2), (200, 5)]:
-            rec.call(f"moving ConvFeatures() to {device} and setting known weights", known_weights, model, seed, device)
+            rec.known_weights(f"moving ConvFeatures() to {device} and setting known weights", model, seed, device)
             rec.call(f"ConvFeatures with known weights on a batch of {n} ({device})", model,
                      rec.randn(n, 3, 19, 19, seed=seed + 50, device=device))
 

@@ -30,17 +30,12 @@ def probe_mnist_net(rec):
         return {"fc1.weight": (h1, 784), "fc1.bias": (h1,), "fc2.weight": (h2, h1), "fc2.bias": (h2,),
                 "fc3.weight": (10, h2), "fc3.bias": (10,)}
 
-    default = rec.call("MNISTNet()", "MNISTNet")
-    if default is not None:
-        rec.record("MNISTNet()'s parameters (the defaults are hidden1=128, hidden2=64), by name and shape",
-                   {key: tuple(p.shape) for key, p in default.named_parameters()}, kind="value")
+    rec.build("MNISTNet() (the defaults are hidden1=128, hidden2=64)", "MNISTNet")
     for h1, h2, seed in [(128, 64, 710), (32, 16, 720)]:
         name = f"MNISTNet({h1}, {h2})"
-        model = rec.call(name, "MNISTNet", h1, h2)
+        model = rec.build(name, "MNISTNet", h1, h2)
         if model is None:
             continue
-        rec.record(f"{name}'s parameters, by name and shape",
-                   {key: tuple(p.shape) for key, p in model.named_parameters()}, kind="value")
         for device in rec.devices():
             model = model.to(device)
             # Known weights, seeded by parameter name: the layers' order in __init__ doesn't matter.
