@@ -154,9 +154,12 @@ def test_nothing_the_kernel_can_reach_holds_a_judge_or_an_expected_value(graded)
     notebook = values["WORK"] / "grading" / "autograded" / student / LESSON / f"{LESSON}.ipynb"
     shown = notebook.read_text() + results[student].feedback_text
     assert "dump finished" in shown and "def probe_neuron_sum(rec)" in shown, "the dump should have run and seen the probes"
-    public = "\n".join(c.source for c in released(LESSON).cells)
-    secrets = secret_lines(LESSON) | {line.strip() for m in lesson_mutants(LESSON) for line in m.code.splitlines()
-                                      if len(line.strip()) > 12 and line.strip() not in public}
+    # The submission holds the solution's answers (its own code may show); the judging and the mistakes may not.
+    public = "\n".join(c.source for c in released(LESSON).cells) + "\n".join(submissions.solution_answers(
+        source(LESSON)).values())
+    secrets = secret_lines(LESSON, ["HIDDEN TESTS"]) | {
+        line.strip() for m in lesson_mutants(LESSON) for line in m.code.splitlines()
+        if len(line.strip()) > 12 and line.strip() not in public}
     leaked = sorted(line for line in secrets if line in shown)
     assert not leaked, f"the kernel could reach instructor-only lines: {leaked[:3]}"
     course = replace(autograde.Course.at(values["WORK"], release="release"), source=REPO / "solutions")

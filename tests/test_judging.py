@@ -87,6 +87,8 @@ def test_links_and_fifos_written_by_a_kernel_are_not_followed(tmp_path):
     secret.write_text("instructor only")
     (tmp_path / "q.npz").symlink_to(secret)
     os.mkfifo(tmp_path / "f.npz")
+    (tmp_path / "d.npz").mkdir()
+    assert probedata.read_file(tmp_path / "d.npz") is None, "a folder in the file's place must not crash the grader"
     assert probedata.read_file(tmp_path / "q.npz") is None
     assert probedata.read_file(tmp_path / "f.npz") is None, "a FIFO must not block the grader"
     assert probedata.read_file(tmp_path / "absent.npz") is None
