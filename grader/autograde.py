@@ -21,7 +21,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from grader import assemble as asm
-from grader import cells, questions, reference, run, sandbox
+from grader import cells, questions, reference, run, sandbox, sanitize
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -159,6 +159,7 @@ def record(course, outcome):
     if outcome.notes:
         notes = "\n".join(f"- {n}" for n in outcome.notes)
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Notes from the grader**\n\n{notes}"))
+    sanitize.notebook(nb, course.source / assignment / f"{assignment}.ipynb")  # nothing in it runs in a browser
     nbformat.write(nb, str(folder / f"{assignment}.ipynb"))
     for rel, data in _files(course.source / assignment, skip_notebooks=True).items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -202,6 +203,10 @@ def autograde(course, assignment, workers=None, scheduler=None, limits=None, log
         limits = replace(limits, threads=max(1, cores // workers))
     if sandbox.warning():
         log(sandbox.warning())
+    log(sandbox.summary(limits))
+    if not (course.release / assignment / f"{assignment}.ipynb").is_file():
+        raise ValueError(f"{assignment} was never released ({course.release / assignment} has no notebook): "
+                         "run `make release` first")
     source = nbformat.read(str(course.source / assignment / f"{assignment}.ipynb"), as_version=4)
     missing = sorted(set(cells.questions(source)) - set(questions.load(course.source, assignment) or {}))
     if missing:

@@ -8,7 +8,7 @@ from pathlib import Path
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec
 
-from grader import sandbox
+from grader import messages, sandbox
 
 
 def kernel_env(workdir, limits, extra, guard_dir):
@@ -32,11 +32,13 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandbox launcher, not the kernel.
     """
 
-    def __init__(self, workdir, limits, env, data_dirs=(), **kwargs):
+    def __init__(self, workdir, limits, env, data_dirs=(), meter=None, **kwargs):
         self.workdir = Path(os.path.abspath(workdir))
         runtime = self.workdir / ".runtime"
         runtime.mkdir(parents=True, exist_ok=True)
-        super().__init__(transport="ipc", connection_file=str(runtime / "kernel.json"), **kwargs)
+        super().__init__(transport="ipc", connection_file=str(runtime / "kernel.json"),
+                         client_factory=messages.MeteredClient, **kwargs)
+        self.meter = meter or messages.Meter(limits.output, limits.output_limit, self.kill)
         self.limits, self.sandbox_env, self.data_dirs = limits, env, tuple(data_dirs)
         self.cgroup = sandbox.new_cgroup_name()
         self.log_path = self.workdir.parent / "kernel.log"
@@ -46,6 +48,18 @@ class SandboxedKernelManager(AsyncKernelManager):
                   # the guard runs before any student code; history off: nothing of a run outlives it
                   "--HistoryManager.enabled=False"],
             display_name="Python 3 (sandboxed grader)", language="python", interrupt_mode="message")
+
+    def client(self, **kwargs):
+        """A client reading iopub through this kernel's meter."""
+        kc = super().client(**kwargs)
+        kc.meter = self.meter
+        return kc
+
+    def kill(self):
+        """Kill the sandbox now, from any state: its processes go with it (--die-with-parent)."""
+        process = getattr(self.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
 
     @property
     def kernel_spec(self):

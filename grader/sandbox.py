@@ -2,17 +2,29 @@
 
 Inside: the system and the Python environment read-only, the course package and the data read-only,
 one writable folder (the submission's), no network, no other process, an unprivileged uid with every
-capability dropped. Limits: address space, CPU time, file size and process count (a pids cgroup when
-running as root, where RLIMIT_NPROC does not bind). Without bubblewrap, kernels run unsandboxed and
-``warning()`` says so.
+capability dropped. Limits, each by the strongest mechanism this machine offers (``summary()`` says which):
+
+- memory: a memory cgroup (v2, else v1) when grading as root, which counts the pages of tmpfs files too;
+  else the address space (RLIMIT_AS), which cannot be applied when a GPU is visible;
+- disk: as root, the scratch folder is a tmpfs of its own size, and the sandbox's /tmp is a folder in it,
+  so both share one quota and never touch the host's disk; else /tmp alone is a tmpfs of that size and the
+  scratch folder has only the per-file limit (RLIMIT_FSIZE);
+- processes and threads: a pids cgroup as root (where RLIMIT_NPROC does not bind), else RLIMIT_NPROC;
+- CPU time and the size of one file: rlimits.
+
+Without bubblewrap, kernels run unsandboxed and ``warning()`` says so.
 """
+import ctypes
 import glob
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
+import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,7 +36,8 @@ GUARD = HERE / "guard.py"
 # What every kernel imports from the grader, by the name it has there: the guard and the probes' recorder.
 KERNEL_MODULES = {"grader_guard.py": GUARD, "grader_recorder.py": HERE / "recorder.py"}
 GUARD_DIR = "/opt/grader"  # where they appear inside the sandbox
-PIDS_CGROUP = Path("/sys/fs/cgroup/pids")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+SCRATCH_TMP = ".tmp"  # in a scratch folder with a quota: the folder the sandbox shows as /tmp
 
 
 @dataclass(frozen=True)
@@ -33,10 +46,12 @@ class Limits:
 
     cell_timeout: int = 300
     notebook_timeout: int = 900
-    memory: int = 6 << 30  # address space per process (RLIMIT_AS); not applied when a GPU is visible
-    file_size: int = 256 << 20
+    memory: int = 6 << 30  # RAM, tmpfs files included (memory cgroup); else address space (RLIMIT_AS), none with a GPU
+    disk: int = 512 << 20  # the scratch folder and /tmp together (a tmpfs, as root); else /tmp alone
+    file_size: int = 256 << 20  # one file (RLIMIT_FSIZE)
     processes: int = 256  # threads count too: PyTorch and the kernel start a few dozen
     output: int = 2 << 20  # bytes of output kept per notebook; the rest is dropped with a note
+    output_limit: int = 64 << 20  # bytes a kernel may send in all (every message counts); then it is stopped
     threads: int = 1  # OMP_NUM_THREADS for the kernel
 
     @property
@@ -81,14 +96,22 @@ def _read_only_paths(data_dirs):
 def command(argv, workdir, env, limits, data_dirs=(), cgroup=None):
     """``argv`` wrapped to run confined: in the sandbox when bubblewrap works, with limits either way.
 
-    ``cgroup`` names the pids cgroup the process tree joins when running as root (see ``remove_cgroup``).
+    ``cgroup`` names the cgroups the process tree joins when running as root (see ``Cgroups``). When
+    ``mount_scratch`` gave ``workdir`` a quota, the sandbox's /tmp is a folder in it; else a tmpfs of
+    ``limits.disk`` bytes of its own.
     """
     workdir = os.path.abspath(workdir)
-    confine = [sys.executable, "-m", "grader.sandbox", ",".join(map(str, _rlimits(limits))), cgroup or "", "--"]
+    numbers = limits.memory, limits.cpu_time, limits.file_size, limits.processes
+    confine = [sys.executable, "-m", "grader.sandbox", ",".join(map(str, numbers)), cgroup or "", "--"]
     if not bwrap():
         return confine + list(argv)
     box = [bwrap(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-           "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+           "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev"]
+    scratch_tmp = os.path.join(workdir, SCRATCH_TMP)
+    if os.path.ismount(workdir) and os.path.isdir(scratch_tmp):  # before the workdir: it may lie under /tmp
+        box += ["--bind", scratch_tmp, "/tmp"]
+    else:
+        box += ["--size", str(limits.disk), "--tmpfs", "/tmp"]
     for link in ("/bin", "/lib", "/lib64", "/sbin"):
         if os.path.islink(link):
             box += ["--symlink", os.readlink(link), link]
@@ -104,50 +127,245 @@ def command(argv, workdir, env, limits, data_dirs=(), cgroup=None):
     return confine + box + ["--"] + list(argv)
 
 
-def _rlimits(limits):
-    memory = resource.RLIM_INFINITY if gpu_visible() else limits.memory  # CUDA reserves terabytes of address space
-    return memory, limits.cpu_time, limits.file_size, limits.processes
+def human_size(n):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):g} {unit}"
+    return f"{n} bytes"
+
+
+# --- disk: the scratch folder as a tmpfs of its own ----------------------------------------------------------
+_MS_NOSUID, _MS_NODEV, _MNT_DETACH = 2, 4, 2
+
+
+def _libc():
+    libc = ctypes.CDLL(None, use_errno=True)
+    text = ctypes.c_char_p
+    libc.mount.argtypes = [text, text, text, ctypes.c_ulong, text]
+    libc.umount2.argtypes = [text, ctypes.c_int]
+    return libc
+
+
+def mount_scratch(folder, limits):
+    """Make the empty ``folder`` a tmpfs of ``limits.disk`` bytes with the sandbox's /tmp (``SCRATCH_TMP``) in
+    it: whatever a kernel writes, wherever, shares one quota in RAM (counted by its memory cgroup), never the
+    host's disk, and a full one is the kernel's own ENOSPC. Root only; False when it cannot be mounted."""
+    if os.geteuid() != 0:
+        return False
+    options = f"size={limits.disk},nr_inodes={max(1024, limits.disk >> 12)},mode=0700"
+    if _libc().mount(b"tmpfs", os.fsencode(folder), b"tmpfs", _MS_NOSUID | _MS_NODEV, options.encode()) != 0:
+        return False
+    (Path(folder) / SCRATCH_TMP).mkdir(mode=0o700)
+    return True
+
+
+def unmount_scratch(folder):
+    """Undo ``mount_scratch`` (its files go with it); detached if something still holds it. Never raises."""
+    if not os.path.ismount(folder):
+        return
+    libc, path = _libc(), os.fsencode(folder)
+    if libc.umount2(path, 0) != 0:
+        libc.umount2(path, _MNT_DETACH)
+
+
+@lru_cache(maxsize=None)
+def can_mount():
+    """Whether ``mount_scratch`` works here (root, and mounting allowed)."""
+    if os.geteuid() != 0:
+        return False
+    folder = tempfile.mkdtemp(prefix="grader-mount-")
+    try:
+        mounted = mount_scratch(folder, Limits(disk=1 << 20))
+        unmount_scratch(folder)
+        return mounted
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- memory and processes: cgroups -------------------------------------------------------------------------
+CONTROLLERS = ("memory", "pids")
+
+
+@dataclass(frozen=True)
+class Cgroups:
+    """Where kernels' cgroups go: cgroup v2 (one group holds both controllers) or v1 (a group in each controller's
+    own hierarchy). ``controllers`` maps each usable controller to the folder its groups are made in; groups are
+    made at the top of the hierarchy (as root), one per kernel, named by ``new_cgroup_name()``."""
+
+    version: int
+    controllers: tuple  # ((controller, folder), ...)
+
+    def folder(self, controller, name):
+        return dict(self.controllers)[controller] / name if controller in dict(self.controllers) else None
+
+    def folders(self, name):
+        return list(dict.fromkeys(folder / name for _, folder in self.controllers))
+
+    def join(self, name, memory, processes):
+        """Put this process (and so what it execs) in group ``name`` with these caps; returns the controllers that
+        now bind. What fails is said on stderr (the kernel log) and left to the rlimits."""
+        settings = {"memory": [("memory.max", memory, True), ("memory.swap.max", 0, False)] if self.version == 2
+                    else [("memory.limit_in_bytes", memory, True), ("memory.memsw.limit_in_bytes", memory, False)],
+                    "pids": [("pids.max", processes, True)]}
+        joined = set()
+        for controller, folder in self.controllers:
+            group = folder / name
+            try:
+                group.mkdir(exist_ok=True)
+                for file, value, needed in settings[controller]:
+                    try:
+                        (group / file).write_text(str(value))
+                    except OSError:  # memsw or swap.max: absent without swap accounting
+                        if needed:
+                            raise
+                (group / "cgroup.procs").write_text(str(os.getpid()))
+                joined.add(controller)
+            except OSError as error:
+                print(f"grader: no {controller} cgroup ({error}); its limit falls back to an rlimit", file=sys.stderr)
+        return joined
+
+    def remove(self, name, wait=1.0):
+        """Remove group ``name``, killing what is still in it (nothing of a kernel outlives it) and waiting up to
+        ``wait`` seconds for that to end; True when it is gone."""
+        deadline = time.monotonic() + wait
+        while True:
+            left = []
+            for group in self.folders(name):
+                try:
+                    group.rmdir()
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    left.append(group)
+            if not left or time.monotonic() > deadline:
+                return not left
+            for group in left:
+                try:
+                    pids = [int(pid) for pid in (group / "cgroup.procs").read_text().split()]
+                except (OSError, ValueError):
+                    pids = []
+                for pid in pids:
+                    if pid != os.getpid():
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+            time.sleep(0.02)
+
+    def out_of_memory(self, name):
+        """Whether the memory cgroup's OOM killer killed a process of group ``name``."""
+        group = self.folder("memory", name)
+        try:
+            counts = _counters(group / ("memory.events" if self.version == 2 else "memory.oom_control"))
+            if "oom_kill" in counts:
+                return counts["oom_kill"] > 0 or counts.get("oom_group_kill", 0) > 0
+            return self.version == 1 and int((group / "memory.failcnt").read_text()) > 0  # before Linux 4.13
+        except (OSError, TypeError, ValueError):
+            return False
+
+
+def _counters(path):
+    return {key: int(value) for key, value in (line.split() for line in Path(path).read_text().splitlines()
+                                                if len(line.split()) == 2)}
+
+
+def find_cgroups(root=CGROUP_ROOT, enable=False):
+    """The cgroups usable under ``root``: v2 when it holds one unified hierarchy (``cgroup.controllers``), else v1's
+    per-controller hierarchies; None when neither offers memory or pids. ``enable`` turns v2's controllers on for
+    the groups below the root (its ``cgroup.subtree_control``), which a root cgroup always allows."""
+    root = Path(root)
+    if (root / "cgroup.controllers").is_file():
+        if not os.access(root, os.W_OK):
+            return None
+        available = (root / "cgroup.controllers").read_text().split()
+        subtree = root / "cgroup.subtree_control"
+        for controller in CONTROLLERS:
+            if enable and controller in available and controller not in subtree.read_text().split():
+                try:
+                    subtree.write_text(f"+{controller}")
+                except OSError:  # a non-root cgroup that holds processes cannot: that controller is not used
+                    pass
+        enabled = subtree.read_text().split() if subtree.is_file() else []
+        found = tuple((c, root) for c in CONTROLLERS if c in available and c in enabled)
+        return Cgroups(2, found) if found else None
+    found = tuple((c, root / c) for c in CONTROLLERS
+                  if (root / c / "cgroup.procs").is_file() and os.access(root / c, os.W_OK))
+    return Cgroups(1, found) if found else None
+
+
+@lru_cache(maxsize=None)
+def kernel_cgroups():
+    """This machine's usable cgroups when grading as root, else None."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return find_cgroups(enable=True)
+    except OSError:
+        return None
 
 
 def new_cgroup_name():
     return f"grader-{uuid.uuid4().hex[:16]}"
 
 
-def _join_pids_cgroup(name, maximum):
-    """Cap this process tree at ``maximum`` processes and threads with a pids cgroup (root only)."""
-    if not name or os.geteuid() != 0 or not os.access(PIDS_CGROUP, os.W_OK):
-        return
-    group = PIDS_CGROUP / name
-    try:
-        group.mkdir()
-        (group / "pids.max").write_text(str(maximum))
-        (group / "cgroup.procs").write_text(str(os.getpid()))
-    except OSError as error:
-        print(f"grader: no pids cgroup ({error}); the process limit is not enforced", file=sys.stderr)
-
-
 def remove_cgroup(name):
-    """Remove a kernel's pids cgroup once its processes have ended; True when it is gone."""
-    try:
-        (PIDS_CGROUP / name).rmdir()
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return True
+    """Remove a kernel's cgroups once its processes have ended; True when they are gone."""
+    groups = kernel_cgroups()
+    return groups.remove(name) if groups and name else True
+
+
+def out_of_memory(name):
+    """Whether the kernel of cgroup ``name`` was killed for going over its memory limit; ask before removing it."""
+    groups = kernel_cgroups()
+    return bool(groups and name and groups.folder("memory", name) and groups.out_of_memory(name))
+
+
+def mechanisms():
+    """The limits this machine enforces beyond rlimits, of "memory cgroup", "pids cgroup", "disk quota"."""
+    groups = kernel_cgroups()
+    found = {f"{controller} cgroup" for controller, _ in (groups.controllers if groups else ())}
+    return found | ({"disk quota"} if can_mount() else set())
+
+
+def summary(limits):
+    """One line for the grading log: which mechanism enforces each of a kernel's limits on this machine."""
+    groups, found = kernel_cgroups(), mechanisms()
+    if "memory cgroup" in found:
+        memory = f"memory cgroup v{groups.version} {human_size(limits.memory)} (tmpfs counted)"
+    elif gpu_visible():
+        memory = "memory UNLIMITED (a GPU is visible, so no address-space limit; a memory cgroup needs root)"
+    else:
+        memory = f"memory {human_size(limits.memory)} of address space (RLIMIT_AS; tmpfs files not counted)"
+    if "disk quota" in found:
+        disk = f"disk tmpfs {human_size(limits.disk)} for the scratch folder and " + ("/tmp" if bwrap() else "TMPDIR")
+    elif bwrap():
+        disk = (f"disk tmpfs {human_size(limits.disk)} for /tmp; the scratch folder only has the per-file limit "
+                f"({human_size(limits.file_size)}): grade as root to give it a quota")
+    else:
+        disk = f"disk: no quota, only the per-file limit ({human_size(limits.file_size)})"
+    if "pids cgroup" in found:
+        processes = f"pids {limits.processes}"
+    elif os.geteuid() != 0:
+        processes = f"processes {limits.processes} (RLIMIT_NPROC)"
+    else:
+        processes = "processes UNLIMITED (root without a pids cgroup)"
+    return f"kernel limits: {memory}, {disk}, {processes}, CPU {limits.cpu_time} s"
 
 
 def main(args):
-    """``python -m grader.sandbox AS,CPU,FSIZE,NPROC CGROUP -- argv...``: set limits, then exec argv."""
+    """``python -m grader.sandbox MEMORY,CPU,FSIZE,NPROC CGROUP -- argv...``: join the cgroups, set rlimits, exec."""
     memory, cpu, fsize, nproc = (int(x) for x in args[0].split(","))
     argv = args[args.index("--") + 1:]
-    limits = [(resource.RLIMIT_AS, memory), (resource.RLIMIT_CPU, cpu), (resource.RLIMIT_FSIZE, fsize),
+    groups = kernel_cgroups()
+    joined = groups.join(args[1], memory, nproc) if groups and args[1] else set()
+    # The address space stands in for a memory cgroup; CUDA reserves terabytes of it, so not with a GPU.
+    address_space = resource.RLIM_INFINITY if "memory" in joined or gpu_visible() else memory
+    limits = [(resource.RLIMIT_AS, address_space), (resource.RLIMIT_CPU, cpu), (resource.RLIMIT_FSIZE, fsize),
               (resource.RLIMIT_CORE, 0)]
     if os.geteuid() != 0:  # counts every process of the uid; for root it does not bind, the cgroup does
         limits.append((resource.RLIMIT_NPROC, nproc))
     for which, value in limits:
         resource.setrlimit(which, (value, value))
-    _join_pids_cgroup(args[1], nproc)
     os.execvp(argv[0], argv)
 
 

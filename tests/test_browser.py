@@ -23,6 +23,7 @@ import pytest
 from course_copy import copy_course, make, submit
 from grader import pack, submissions
 from lessons import LESSONS, REPO, released, source
+from test_bad_submissions import CORPUS, build
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -232,14 +233,20 @@ def test_student_works_through_a_lesson(student_lab, steps, lesson):
 LESSON = "02_forward_pass"
 
 
+HOSTILE = "outputs-run-script"  # in tests/bad_submissions/02_forward_pass.yml: outputs that try to run script
+
+
 @pytest.fixture(scope="module")
 def instructor_lab(tmp_path_factory):
-    """A copy of the course with two submissions graded by `make autograde`, served by JupyterLab."""
+    """A copy of the course with three submissions graded by `make autograde`, their feedback written by
+    `make feedback`, served by JupyterLab; mallory's outputs try to run script in the instructor's browser."""
     home = tmp_path_factory.mktemp("instructor")
     course = copy_course(home / "course")
-    submit(course, LESSON, {"alice": submissions.completed(released(LESSON), source(LESSON)), "bob": released(LESSON)})
-    for target in ("release", "autograde"):
-        make(course, target, assignment=LESSON)
+    hostile, = [build(e, {}) for e in CORPUS if e["id"] == HOSTILE]
+    submit(course, LESSON, {"alice": submissions.completed(released(LESSON), source(LESSON)), "bob": released(LESSON),
+                            "mallory": nbformat.reads(hostile[f"{LESSON}.ipynb"], as_version=4)})
+    for target in ("release", "autograde", "feedback"):
+        make(course, target, assignment=LESSON, NBGRADER_EXCHANGE=str(home / "no-exchange"))
     with jupyterlab(course, home) as url:
         yield url
 
@@ -263,3 +270,51 @@ def test_instructor_sees_autograded_scores_in_formgrader(instructor_lab, steps):
     bob = frame.locator("#main-table tr", has_text="bob").inner_text()
     assert re.search(rf"\b0(\.0+)?\s*/\s*{full:g}", bob), f"bob's row: {bob!r}"
     steps.shot("formgrader-scores")
+
+
+def beacons(page):
+    """What the hostile outputs' script would leave if it ever ran: requests to /__pwned__/, in any frame."""
+    hits = []
+    page.on("request", lambda request: hits.append(request.url) if "__pwned__" in request.url else None)
+    return hits
+
+
+def assert_nothing_ran(page, hits, where):
+    page.wait_for_timeout(1000)  # handlers of images that fail or load late
+    marks = [frame.evaluate("() => window.__pwned") for frame in page.frames if not frame.is_detached()]
+    assert not hits and not any(marks), f"{where}: the submission's script ran: requests {hits}, window.__pwned {marks}"
+
+
+def assert_harmless_parts_shown(page, where):
+    """The sanitizer keeps what cannot run: printed text (escaped), HTML and markdown text, a PNG image."""
+    for text in ["kept: printed <script>window.__pwned", "kept: raised <script>window.__pwned", "kept: markdown cell"]:
+        playwright.expect(page.get_by_text(text).first).to_be_visible()
+    for text in ["kept: html output", "kept: markdown output"]:  # as rendered, not in the code that displayed them
+        playwright.expect(page.get_by_text(text, exact=True).first).to_be_visible()
+    image = page.locator("img[src^='data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAABgAAAAQ']").first
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth === 24", arg=image.element_handle())
+    assert image.is_visible(), f"{where}: the submission's PNG output is not shown"
+
+
+def test_student_outputs_cannot_run_script_in_feedback_or_formgrader(instructor_lab, steps):
+    """mallory's outputs try HTML <script>, img onerror, iframe srcdoc, SVG onload, application/javascript,
+    markdown with raw HTML (an output and a cell of her own), an injected image width, printed and raised
+    <script> text: on her feedback page and in the Formgrader's view of her submission nothing of it runs,
+    and what is harmless still shows."""
+    page = steps.page
+    hits = beacons(page)
+    feedback = f"grading/feedback/mallory/{LESSON}/{LESSON}.html"
+    page.goto(f"{instructor_lab}/files/{feedback}?token={TOKEN}", wait_until="load")
+    assert_harmless_parts_shown(page, "feedback")
+    steps.shot("feedback")
+    assert_nothing_ran(page, hits, "feedback")
+
+    api = f"{instructor_lab}/formgrader/api/student_notebook_submissions/mallory/{LESSON}?token={TOKEN}"
+    submission, = [notebook["id"] for notebook in page.request.get(api).json() if notebook["name"] == LESSON]
+    page.goto(f"{instructor_lab}/formgrader/submissions/{submission}/?token={TOKEN}", wait_until="load")
+    page.locator("#notebook-container").first.wait_for()
+    assert_harmless_parts_shown(page, "formgrader")
+    playwright.expect(page.locator(".score").first).to_be_visible()  # the page an instructor grades on
+    steps.shot("formgrader")
+    assert_nothing_ran(page, hits, "formgrader")
