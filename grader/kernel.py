@@ -32,13 +32,13 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandbox launcher, not the kernel.
     """
 
-    def __init__(self, workdir, limits, env, data_dirs=(), meter=None, **kwargs):
+    def __init__(self, workdir, limits, env, data_dirs=(), **kwargs):
         self.workdir = Path(os.path.abspath(workdir))
         runtime = self.workdir / ".runtime"
         runtime.mkdir(parents=True, exist_ok=True)
         super().__init__(transport="ipc", connection_file=str(runtime / "kernel.json"),
                          client_factory=messages.MeteredClient, **kwargs)
-        self.meter = meter or messages.Meter(limits.output, limits.output_limit, self.kill)
+        self.meter = messages.Meter(limits.output, limits.output_limit, self.kill)
         self.limits, self.sandbox_env, self.data_dirs = limits, env, tuple(data_dirs)
         self.cgroup = sandbox.new_cgroup_name()
         self.log_path = self.workdir.parent / "kernel.log"

@@ -1,8 +1,8 @@
 """What the grading process takes from a kernel's sockets: a byte budget counted before anything is parsed.
 
 A student's kernel can send anything on its sockets: floods of any message type, one huge message,
-unsigned or malformed frames. zmq refuses any frame over ``FRAME_MAX`` (it drops that connection; the
-client reconnects) and queues at most ``QUEUE`` messages per socket, so the grading process never holds
+unsigned or malformed frames. zmq refuses any frame over ``FRAME_MAX`` (it drops that connection for
+good, and the kernel is stopped) and queues at most ``QUEUE`` messages per socket, so the grading process never holds
 more than about ``FRAME_MAX * QUEUE`` bytes of a kernel's messages. Every byte received on iopub counts
 against the budget, whatever the message type. Past ``Meter.keep`` bytes a message is read for its
 header only and marked dropped; past ``Meter.limit`` bytes the kernel is stopped.
