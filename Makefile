@@ -1,5 +1,5 @@
-# Two commands for everyone:  `make lab` (students) and `make test` (everything is checked).
-# Instructors: release, autograde, feedback, grades (see README.md).
+# The instructor's repository: `make lab` (the course and its tools in JupyterLab) and `make test` (everything
+# is checked); release, autograde, feedback, grades, student-pack (see README.md). Students get the student pack.
 
 PYTHON ?= python3
 VENV := .venv
@@ -20,28 +20,54 @@ endif
 
 .PHONY: lab test release figures autograde feedback grades student-pack bench clean
 
-$(BIN)/activate:
+# A damaged .venv (bin/ deleted, moved, its Python gone, packages removed) is rebuilt from scratch: pip
+# would find the packages still in lib/ and never restore their scripts. Every goal but clean checks it first,
+# with one short python: it runs, and what its stamps promise is there (modules; a jupyter that starts).
+LAB_MODULES := torch jupyterlab nbgrader course grader
+TEST_MODULES := pytest xdist nbval playwright yaml
+VENV_CHECK := import importlib.util as u, os; \
+	stamps = {"$(VENV)/.installed": "$(LAB_MODULES)", "$(VENV)/.installed-test": "$(TEST_MODULES)"}; \
+	gone = [m for s in stamps if os.path.exists(s) for m in stamps[s].split() if u.find_spec(m) is None]; \
+	jupyter = "$(BIN)/jupyter"; \
+	starts = os.path.exists(jupyter) and os.access((open(jupyter, "rb").readline()[2:].split() or [b""])[0], os.X_OK); \
+	print("missing modules: " + " ".join(gone) if gone else \
+		jupyter + " does not start" if os.path.exists("$(VENV)/.installed") and not starts else "")
+ifneq ($(and $(wildcard $(VENV)),$(filter-out clean,$(or $(MAKECMDGOALS),default))),)
+VENV_PROBLEM := $(shell $(BIN)/python -I -c '$(VENV_CHECK)' 2>/dev/null || echo "$(BIN)/python does not run")
+endif
+
+.PHONY: FORCE
+$(BIN)/activate: $(if $(VENV_PROBLEM),FORCE)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed: set PYTHON=python3.x"'
+	$(if $(VENV_PROBLEM),@echo "the virtual environment in $(VENV) is broken ($(VENV_PROBLEM)); rebuilding it")
+	$(if $(VENV_PROBLEM),rm -rf $(VENV))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 
-# Reinstall whenever pyproject.toml changes.
+# Each stamp reinstalls when pyproject.toml changes: `make lab` needs the course, `make test` also its tools.
 $(VENV)/.installed: pyproject.toml $(BIN)/activate
 	$(BIN)/python -m pip install --retries 1 --timeout 20 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install -e ".[test]"
 	touch $@
 
+# student/jupyter/overrides.json: no news popup and no update check, as in the students' JupyterLab.
 lab: $(VENV)/.installed
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --LabApp.app_settings_dir=student/jupyter \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax tests solutions
 
 figures: $(VENV)/.installed
 	$(BIN)/python assets/figures.py
 
+# Each lesson is generated aside and swapped in whole: one that fails keeps its current release.
 release: $(VENV)/.installed
-	for a in $(ASSIGNMENT); do $(BIN)/nbgrader generate_assignment "$$a" --force || exit 1; done
+	@$(BIN)/python -m grader release $(ASSIGNMENT)
 
 # Lessons without submissions (or without graded ones, for feedback) are skipped with a note.
 HAS = if [ -z "$$(ls -d grading/$(1)/*/$$a 2>/dev/null)" ]; then echo "$$a: nothing in grading/$(1)/, skipped"; continue; fi
@@ -52,10 +78,15 @@ autograde: $(VENV)/.installed
 	for a in $(ASSIGNMENT); do $(call HAS,submitted); $(BIN)/python -m grader autograde "$$a" \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) || exit 1; done
 
-# Feedback goes to grading/feedback/, and to students through the exchange when there is one.
-EXCHANGE = $(or $(NBGRADER_EXCHANGE),/srv/nbgrader/exchange)
+# Feedback is written to grading/feedback/ for you to read; release-feedback then sends it to students
+# through the exchange.
 feedback: $(VENV)/.installed
 	for a in $(ASSIGNMENT); do $(call HAS,autograded); $(BIN)/nbgrader generate_feedback "$$a" --force || exit 1; done
+	@echo "Feedback is in grading/feedback/. Read it, then run make release-feedback to send it to students."
+
+EXCHANGE = $(or $(NBGRADER_EXCHANGE),/srv/nbgrader/exchange)
+.PHONY: release-feedback
+release-feedback: $(VENV)/.installed
 	@if [ -d "$(EXCHANGE)" ]; then \
 		for a in $(ASSIGNMENT); do $(call HAS,feedback); $(BIN)/nbgrader release_feedback "$$a" || exit 1; done; \
 	else echo "Feedback is in grading/feedback/. No exchange at $(EXCHANGE), so none was released (set NBGRADER_EXCHANGE)."; fi
@@ -67,7 +98,7 @@ grades: $(VENV)/.installed
 # What students receive: notebooks, figures, the course package (no solutions, hidden tests or grader).
 PACK ?= dist/student-pack
 student-pack: $(VENV)/.installed
-	$(BIN)/python -m grader.pack $(PACK)
+	$(BIN)/python -m grader.pack $(PACK) --torch "$(TORCH_SPEC)"
 
 # Benchmarks, never part of `make test`: both sides of each ratio in one run; tables land in docs/benchmarks.md.
 # Pick some with BENCH="training cnn" (seconds to minutes); grading takes about 40 min and suite about 16 on 2 cores.

@@ -1,6 +1,7 @@
 """nbgrader configuration for the course (read by every `nbgrader` command run from this folder)."""
 import os
 
+from grader.feedback import TEMPLATE_DIRS, FeedbackExporter, NameQuestions
 from grader.refuse import RefuseStockAutograde
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
@@ -29,5 +30,11 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
 # stock `nbgrader autograde` and the Formgrader's button refuse with a message saying so.
 c.Autograde.autograde_preprocessors = [RefuseStockAutograde]
 
-# Feedback: each question's verdict is already under its test cell (the grader wrote it there).
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]
+# Feedback: each question's verdict is already under its test cell (the grader wrote it there). The page
+# names each question by its exercise and carries its figures (release_feedback sends the page alone).
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, NameQuestions]
+c.GenerateFeedback.exporter_class = FeedbackExporter
+c.FeedbackExporter.extra_template_basedirs = TEMPLATE_DIRS
+c.FeedbackExporter.template_name = "course_feedback"
+c.FeedbackExporter.template_file = "feedback.html.j2"
+c.FeedbackExporter.embed_images = True

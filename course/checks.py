@@ -1,6 +1,57 @@
 """Checks used by the notebooks' tests; every failure says what was expected and the likely mistake."""
+import sysconfig
+import textwrap
+import traceback
+from pathlib import Path
+
 import torch
 from torch.overrides import TorchFunctionMode
+
+WIDTH = 80  # nbgrader's Validate cuts lines at 83 characters after its indent
+HEADER = "Check failed:"
+SHOWN_FRAMES = 4  # innermost frames of notebook code shown under a failure
+_NOT_NOTEBOOK = (Path(__file__).resolve().parent,
+                 *{Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "platstdlib")})
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict. In a notebook it shows as its hint, not as a traceback through this package.
+
+    IPython shows what ``_render_traceback_`` returns instead of the traceback, and Validate shows the
+    same lines; errors that are not a check's keep IPython's full traceback. Raised ``from`` an error of
+    the student's code, it adds where that error happened: the frames in notebook cells, not the course's,
+    torch's or Python's.
+    """
+
+    def _render_traceback_(self):
+        lines = textwrap.wrap(f"{HEADER} {self}", WIDTH, break_long_words=False, break_on_hyphens=False)
+        lines[0] = f"\x1b[1;31m{HEADER}\x1b[0m{lines[0][len(HEADER):]}"  # red, as IPython colors errors
+        cause = self.__cause__
+        frames = [f for f in traceback.extract_tb(cause.__traceback__) if _in_notebook(f)] if cause else []
+        if frames:
+            lines.append("Where it happened in the notebook:")
+            if len(frames) > SHOWN_FRAMES:
+                lines.append(f"  ... {len(frames) - SHOWN_FRAMES} earlier calls not shown")
+            for frame in frames[-SHOWN_FRAMES:]:
+                lines.append(f"  {_cell_name(frame.filename)}, line {frame.lineno}, in {frame.name}")
+                lines.extend([f"    {frame.line}"] if frame.line else [])
+        return lines
+
+
+def _in_notebook(frame):
+    """Whether ``frame`` ran code of the notebook (a cell), not of the course, a library or Python."""
+    path = Path(frame.filename).resolve()
+    return not (frame.filename.startswith("<frozen ") or {"site-packages", "dist-packages"} & set(path.parts)
+                or any(path.is_relative_to(folder) for folder in _NOT_NOTEBOOK))
+
+
+def _cell_name(filename):
+    """IPython's name for the cell that ``filename`` compiled ("Cell In[7]"), as its own tracebacks say."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    name = shell.compile.format_code_name(filename) if shell else None
+    return " ".join(name) if name else filename
 
 
 def seeded_randn(*shape, seed, device="cpu", dtype=torch.float32):
@@ -12,8 +63,8 @@ def seeded_randn(*shape, seed, device="cpu", dtype=torch.float32):
 def check_tensor(actual, name):
     """Fail unless ``actual`` is a tensor."""
     if not isinstance(actual, torch.Tensor):
-        raise AssertionError(f"{name} should be a torch.Tensor but is {type(actual).__name__}: "
-                             "did you forget a `return`, or return a Python number?")
+        raise CheckFailed(f"{name} should be a torch.Tensor but is {type(actual).__name__}: "
+                          "did you forget a `return`, or return a Python number?")
 
 
 def check_shape(actual, expected, name, hints=None):
@@ -22,14 +73,14 @@ def check_shape(actual, expected, name, hints=None):
     got, want = tuple(actual.shape), tuple(expected)
     if got != want:
         hint = (hints or {}).get(got)
-        raise AssertionError(f"{name}: expected shape {want} but got {got}" + (f": {hint}" if hint else ""))
+        raise CheckFailed(f"{name}: expected shape {want} but got {got}" + (f": {hint}" if hint else ""))
 
 
 def check_device(actual, device, name):
     """Fail unless ``actual`` lives on ``device``."""
     check_tensor(actual, name)
     if torch.device(actual.device) != torch.device(device):
-        raise AssertionError(
+        raise CheckFailed(
             f"{name} is on {actual.device} but the inputs were on {device}: create new tensors with "
             "`device=x.device` (or `torch.zeros_like(x)` and friends) so the code runs on any device"
         )
@@ -67,28 +118,29 @@ def check_close(actual, expected, name, mistakes=None, shape_hints=None, nan_hin
     if _close(got, want, rtol, atol):
         return
     if torch.isnan(got).any() and not torch.isnan(want).any():
-        raise AssertionError(f"{name} contains nan: " + (nan_hint or "a value overflowed to inf "
-                             "(exp of a large number?) or you divided 0 by 0"))
+        raise CheckFailed(f"{name} contains nan: " + (nan_hint or "a value overflowed to inf "
+                          "(exp of a large number?) or you divided 0 by 0"))
     for hint, wrong in (mistakes or {}).items():
         wrong = torch.as_tensor(wrong).detach().to("cpu", torch.float64)
         if _close(got, wrong, rtol, atol):
-            raise AssertionError(f"{name} is wrong: {hint}")
-    raise AssertionError(f"{name}: expected {_short(want)} but got {_short(got)}")
+            raise CheckFailed(f"{name} is wrong: {hint}")
+    raise CheckFailed(f"{name}: expected {_short(want)} but got {_short(got)}")
 
 
 def call(function, *args, name, hints=None):
     """Return ``function(*args)``; an exception becomes a failure naming the call and, where known, the cause.
 
-    ``hints`` maps a piece of the error message to the likely mistake behind it.
+    ``hints`` maps a piece of the error message to the likely mistake behind it. The failure is raised
+    from the student's error, so that it can show where in their code that error happened.
     """
     try:
         return function(*args)
     except NotImplementedError:
-        raise AssertionError(f"{name}: not implemented yet. Replace `raise NotImplementedError()` "
-                             "with your code") from None
+        raise CheckFailed(f"{name}: not implemented yet. Replace `raise NotImplementedError()` "
+                          "with your code") from None
     except Exception as error:  # the student's code may raise anything
         hint = next((h for key, h in (hints or {}).items() if key in str(error)), None)
-        raise AssertionError(f"{name} raised {type(error).__name__} ({error})" + (f": {hint}" if hint else "")) from None
+        raise CheckFailed(f"{name} raised {type(error).__name__} ({error})" + (f": {hint}" if hint else "")) from error
 
 
 class _OperationCounter(TorchFunctionMode):
@@ -113,17 +165,17 @@ def call_vectorized(function, *args, name, limit, hints=None):
     with counter:
         result = call(function, *args, name=name, hints=hints)
     if counter.count > limit:
-        raise AssertionError(f"{name} ran {counter.count} tensor operations where {limit} are plenty: "
-                             "did you loop over elements in Python? Let whole-tensor "
-                             "operations and broadcasting do the work")
+        raise CheckFailed(f"{name} ran {counter.count} tensor operations where {limit} are plenty: "
+                          "did you loop over elements in Python? Let whole-tensor "
+                          "operations and broadcasting do the work")
     return result
 
 
 def check_unchanged(tensor, before, name):
     """Fail unless ``tensor`` still equals ``before`` (a clone taken before the student's code ran)."""
     if tensor.shape != before.shape or not torch.equal(tensor, before):
-        raise AssertionError(f"{name} changed the tensor it was given: work on a copy (`x.clone()`) or build "
-                             "a new tensor (`torch.where`), and leave the input as it was")
+        raise CheckFailed(f"{name} changed the tensor it was given: work on a copy (`x.clone()`) or build "
+                          "a new tensor (`torch.where`), and leave the input as it was")
 
 
 class SimulatedGPUTensor(torch.Tensor):

@@ -1,6 +1,6 @@
 """Checks for nn.Module exercises: parameter names and shapes, and loading known weights."""
 
-from course.checks import call, seeded_randn
+from course.checks import CheckFailed, call, seeded_randn
 
 LOAD_HINTS = {
     "Missing key": "the model's parameter names differ from the ones asked for: check the layer names",
@@ -16,20 +16,20 @@ def check_parameters(model, expected, name, hints=None):
     hints = hints or {}
     got = {key: tuple(p.shape) for key, p in model.named_parameters()}
     if not got:
-        raise AssertionError(f"{name} has no parameters: call super().__init__() first, and assign each layer to an "
-                             "attribute (self.fc1 = nn.Linear(...)). Layers in a plain Python list are invisible to "
-                             "PyTorch: use nn.ModuleList")
+        raise CheckFailed(f"{name} has no parameters: call super().__init__() first, and assign each layer to an "
+                          "attribute (self.fc1 = nn.Linear(...)). Layers in a plain Python list are invisible to "
+                          "PyTorch: use nn.ModuleList")
     missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
     for key in missing + extra:
         if key in hints:
-            raise AssertionError(f"{name}: {key} is {'missing' if key in missing else 'not expected'}: {hints[key]}")
+            raise CheckFailed(f"{name}: {key} is {'missing' if key in missing else 'not expected'}: {hints[key]}")
     if missing or extra:
-        raise AssertionError(f"{name} has parameters {extra or 'none'} where {missing} were expected: name the layers "
-                             "exactly as asked, and use the same names in forward")
+        raise CheckFailed(f"{name} has parameters {extra or 'none'} where {missing} were expected: name the layers "
+                          "exactly as asked, and use the same names in forward")
     for key, shape in expected.items():
         if got[key] != tuple(shape):
-            raise AssertionError(f"{name}: {key} has shape {got[key]} but should have {tuple(shape)}"
-                                 + (f": {hints[key]}" if key in hints else ""))
+            raise CheckFailed(f"{name}: {key} has shape {got[key]} but should have {tuple(shape)}"
+                              + (f": {hints[key]}" if key in hints else ""))
 
 
 def seeded_state_dict(model, seed, device="cpu", scale=0.3):

@@ -1,9 +1,10 @@
-"""``python -m grader autograde [ASSIGNMENT ...]``: grade a course's submissions (see README, Instructors)."""
+"""``python -m grader autograde [ASSIGNMENT ...]``: grade a course's submissions; ``python -m grader release
+[ASSIGNMENT ...]``: regenerate their student notebooks (see README, Instructors)."""
 import argparse
 import os
 import sys
 
-from grader import sandbox
+from grader import release, sandbox
 from grader.autograde import Course, autograde
 
 
@@ -20,13 +21,20 @@ def main(argv=None):
                       help="gradebook URL (default: sqlite:///grading/gradebook.db; postgresql://... works)")
     auto.add_argument("--cell-timeout", type=int, default=sandbox.Limits.cell_timeout)
     auto.add_argument("--notebook-timeout", type=int, default=sandbox.Limits.notebook_timeout)
+    rel = commands.add_parser("release", help="generate notebooks/ASSIGNMENT from solutions/ASSIGNMENT; a "
+                              "failure keeps the current release")
+    rel.add_argument("assignments", nargs="+")
+    rel.add_argument("--root", default=".", help="the course folder (holds nbgrader_config.py)")
     args = parser.parse_args(argv)
-    course = Course.at(args.root, args.db)
-    limits = sandbox.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout)
+    course = Course.at(args.root, getattr(args, "db", None))
     for assignment in args.assignments:
         if not (course.source / assignment).is_dir():
             parser.error(f"no assignment {assignment!r} in {course.source}; choose from "
                          f"{sorted(p.name for p in course.source.iterdir() if p.is_dir())}")
+    if args.command == "release":
+        return release.main(args.assignments, args.root)
+    limits = sandbox.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout)
+    for assignment in args.assignments:
         try:
             autograde(course, assignment, args.workers or None, args.scheduler, limits)
         except (ValueError, RuntimeError) as error:  # a lesson that cannot be judged: say what to fix

@@ -22,8 +22,12 @@ class Unreadable(Exception):
     """The submission cannot be graded at all; the message says why and what the student should do."""
 
 
-def find_notebook(folder, name):
-    """The submitted notebook in ``folder``: ``name``, else the only notebook there. Returns (path, notes)."""
+def find_notebook(folder, name, released_files=()):
+    """The submitted notebook in ``folder``: ``name``, else the only notebook there. Returns (path, notes).
+
+    ``released_files``: relative paths of the files the lesson was released with (its figures). Fetching
+    the lesson brings them and submitting takes them back, so they are no news to the student.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise Unreadable("nothing was submitted")
@@ -36,8 +40,8 @@ def find_notebook(folder, name):
             listing = ", ".join(p.name for p in found) or "no notebook"
             raise Unreadable(f"{name} is missing (found: {listing}); submit the notebook under its original name")
         path, notes = found[0], [f"the notebook was renamed to {found[0].name}; graded it as {name}"]
-    extra = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p != path
-                   and p.name not in NBGRADER_FILES and ".ipynb_checkpoints" not in p.parts)
+    extra = sorted({str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p != path
+                    and p.name not in NBGRADER_FILES and ".ipynb_checkpoints" not in p.parts} - set(released_files))
     if extra:
         shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         notes.append(f"extra files were ignored (only the notebook is graded): {shown}")

@@ -63,12 +63,14 @@ def _lesson(course, assignment):
 def tasks(course, assignment, limits=sandbox.Limits(), env=None, data_dirs=()):
     """Yield one ``run.Task`` per student folder in grading/submitted/<student>/<assignment>/, read on demand."""
     source, released, assignment_files, probes = _lesson(course, assignment)
+    release = course.release / assignment
+    released_files = frozenset(str(p.relative_to(release)) for p in release.rglob("*") if p.is_file())
     for folder in sorted((course.grading / "submitted").glob(f"*/{assignment}")):
         # Only notebooks are read (at most one byte past the size limit); other files are only listed.
         submission = {str(p.relative_to(folder)): _head(p) if p.suffix == ".ipynb" else b""
                       for p in folder.rglob("*") if p.is_file()}
         yield run.Task(folder.parent.name, assignment, f"{assignment}.ipynb", source, released, submission,
-                       assignment_files, limits, dict(env or {}), tuple(data_dirs), probes)
+                       assignment_files, limits, dict(env or {}), tuple(data_dirs), probes, released_files)
 
 
 def reference_runner(course, assignment, limits, workers, scheduler):

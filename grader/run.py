@@ -57,6 +57,7 @@ class Task:
     env: dict = field(default_factory=dict)  # extra kernel environment (COURSE_DATA_DIR, COURSE_DEVICE)
     data_dirs: tuple = ()  # read-only inside the sandbox
     probes: dict = field(default_factory=dict)  # test grade_id -> probe source: run instead of the test cell
+    released_files: frozenset = frozenset()  # relative paths the lesson was released with: never "extra" files
 
 
 PROBES = ".probes"  # in the kernel's folder: where probes write their data
@@ -308,7 +309,7 @@ def grade(task, workroot=None):
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
             (folder / rel).write_bytes(data)
         try:
-            path, notes = asm.find_notebook(folder, task.notebook_name)
+            path, notes = asm.find_notebook(folder, task.notebook_name, task.released_files)
             submitted, more = asm.read_notebook(path)
         except asm.Unreadable as error:
             outcome.notes.append(str(error))

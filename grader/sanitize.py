@@ -18,6 +18,10 @@ output is untrusted, and so is every markdown cell that is not the instructor's 
 - execution counts must be integers and cell ids must match nbformat's pattern (the templates paste both
   into the page), and a student-added cell keeps no metadata but its marker.
 
+The feedback page embeds images (`grader.feedback`) after this, at render time: the instructor's figures
+stay as they are here, and a relative ``<img src>`` left in a student's cell becomes at most a data: URL
+of a file beside the autograded notebook, still in an ``<img>``, where no browser runs script.
+
 The notebook's own metadata (``widgets`` there would load widget JavaScript) is the instructor's:
 `grader.assemble` rebuilds the notebook from the source and takes only cells from the submission.
 

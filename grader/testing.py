@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
+from grader import release
 from grader.autograde import BIN, REPO, Course, autograde
 
 
@@ -84,7 +85,7 @@ def grade(assignment, submissions, workdir, workers=2, limits=None, scheduler=No
     Returns (student id -> Result with the student's feedback, student id -> Outcome).
     """
     root = scratch_course(workdir, config=[f"c.CourseDirectory.db_url = {db_url!r}"] if db_url else ())
-    nbgrader(root, "generate_assignment", assignment, "--force")
+    release.release(root, assignment)
     for student, nb in submissions.items():
         folder = root / "grading" / "submitted" / student / assignment
         folder.mkdir(parents=True)

@@ -1,10 +1,12 @@
 """Shared fixtures: every lesson graded once through real nbgrader (blank, solution, each mutant)."""
+import functools
 import os
 
 import pytest
 
 from dataclasses import replace
 
+from course import mnist
 from grader import autograde, reference, submissions, testing
 from lessons import REPO, canaries, released, source
 
@@ -62,6 +64,41 @@ def references(graded_class):
         return reference.build(course, lesson, not_cached, log=lambda *_: None)
 
     return get
+
+
+MNIST_LESSON = "07_mnist_lab"
+# What runs the MNIST lab's notebook, and so reads MNIST, besides its nbval items: the fixtures that grade a
+# lesson, and the tests that run one themselves (Validate, the browser).
+GRADING_FIXTURES = {"graded", "graded_class", "references"}
+RUNS_THE_LESSON = {"test_validate_reports_blank_and_completed_notebooks", "test_student_works_through_a_lesson"}
+
+
+def needs_mnist(item):
+    if item.path.suffix == ".ipynb":  # nbval's cells of a solution notebook
+        return item.path.stem == MNIST_LESSON
+    params = getattr(item, "callspec", None)
+    return params is not None and MNIST_LESSON in params.params.values() and bool(
+        GRADING_FIXTURES & set(item.fixturenames) or item.originalname in RUNS_THE_LESSON)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without the MNIST files, the tests that need them skip and say where to put them (tests never download);
+    under COURSE_REQUIRE_DATA=1 (CI) each of them fails at setup instead, before its fixtures or its cell run:
+    nothing may be skipped there for want of data. (Per test: xdist's workers collect, and an exception raised
+    here would only crash them.)"""
+    root = mnist.data_dir()
+    missing = [name for name in mnist.SPLITS.values() if not (root / name).exists()]
+    if not missing:
+        return
+    partial = f" (missing {', '.join(missing)})" if len(missing) < len(mnist.SPLITS) else ""
+    reason = f"MNIST not found in {root}{partial}: copy the four .gz files there, or set COURSE_DATA_DIR"
+    required = os.environ.get("COURSE_REQUIRE_DATA") == "1"
+    for item in filter(needs_mnist, items):
+        if required:
+            item.setup = functools.partial(pytest.fail, f"{reason} (COURSE_REQUIRE_DATA=1: an error, not a skip)",
+                                           pytrace=False)
+        else:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -4,7 +4,9 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
-from grader import judge, mutants, questions, submissions
+from markupsafe import escape
+
+from grader import feedback, judge, mutants, questions, submissions
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT_IDS = ["01_tensors", "02_forward_pass", "03_numpy_interop", "04_backprop_vs_autograd",
@@ -106,3 +108,14 @@ def png_size(path):
     data = path.read_bytes()[:24]
     assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
     return struct.unpack(">II", data[16:24])
+
+
+def check_feedback_page(page, lesson, scores):
+    """A feedback page lists each question by name with its score (grade id -> (score, points)), carries the
+    lesson's figures as data: URIs (release_feedback sends the page alone) and wraps long verdicts."""
+    for key, name in feedback.question_names(source(lesson)).items():
+        score, top = scores[key]
+        assert f">{escape(name)}</a> (Score: {score:g} / {top:g})" in page, f"{name} with its score"
+    assert 'src="assets/' not in page, "a figure is linked, not embedded"
+    assert page.count('src="data:image/png;base64,') >= len(image_refs(source(lesson)))
+    assert "div.output_area pre { white-space: pre-wrap;" in page, "long verdicts must wrap"

@@ -95,6 +95,18 @@ def test_the_notebook_is_found_by_name_or_alone(tmp_path):
         asm.find_notebook(tmp_path, "lesson.ipynb")
 
 
+def test_only_files_the_student_added_are_noted_as_extra(tmp_path):
+    (tmp_path / "assets").mkdir()
+    for name in ["lesson.ipynb", "assets/figure.png", "assets/mine.png", "notes.txt", "timestamp.txt"]:
+        (tmp_path / name).write_text("x")
+    released = {"lesson.ipynb", "assets/figure.png"}  # what the lesson was released with
+    _, notes = asm.find_notebook(tmp_path, "lesson.ipynb", released)
+    assert notes == ["extra files were ignored (only the notebook is graded): assets/mine.png, notes.txt"]
+    for name in ["assets/mine.png", "notes.txt"]:
+        (tmp_path / name).unlink()
+    assert asm.find_notebook(tmp_path, "lesson.ipynb", released)[1] == [], "the lesson's own figures are no news"
+
+
 @pytest.mark.parametrize("code, finding", [
     ("get_ipython().ast_transformers.append(x)", "uses get_ipython"),
     ("import ctypes", "uses ctypes"),

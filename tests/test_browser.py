@@ -1,7 +1,8 @@
 """The student's and the instructor's JupyterLab, driven in a real browser (Playwright and Debian's chromium).
 
-Students: every lesson of the student pack opens, its figures load, its first cells run, one answer typed
-in passes its public test, and nbgrader's Validate button fails the blank notebook and passes a completed
+Students: the student pack, installed in a fresh environment, shows no instructor tools; every lesson opens,
+its figures load, its first cells run, the first check fails with its hint on the blank answer, one answer
+typed in passes its public test, and nbgrader's Validate button fails the blank notebook and passes a completed
 one. Instructors: after `make autograde`, the Formgrader lists the course's assignments and a submission's
 score. Screenshots of every step land in build/e2e-screenshots/<test>/ for a person to look at.
 """
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,19 +22,19 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import student_env
 from course_copy import copy_course, make, submit
-from grader import pack, submissions
-from lessons import LESSONS, REPO, released, source
+from grader import pack, submissions, testing
+from grader.feedback import question_names as feedback_names
+from lessons import LESSONS, REPO, image_refs, released, source
 from test_bad_submissions import CORPUS, build
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 SHOTS = REPO / "build" / "e2e-screenshots"
-SETTINGS = {  # JupyterLab user settings: no news prompt; every cell in the DOM (windowing hides cells off screen)
-    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-}
+WINDOWING = {"@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"}}  # every cell in the DOM
+NO_NEWS = {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False}}
 TOKEN = "course-e2e-token"
 VALIDATE_SECONDS = 180  # nbgrader runs the whole notebook; the MNIST lab trains two models
 
@@ -47,9 +49,10 @@ def free_port():
 
 
 @contextmanager
-def jupyterlab(root, home):
-    """JupyterLab on 127.0.0.1 serving ``root``, with its own settings, workspaces and runtime in ``home``."""
-    for name, values in SETTINGS.items():
+def jupyterlab(root, home, python=sys.executable, settings=WINDOWING):
+    """JupyterLab of ``python``'s environment on 127.0.0.1 serving ``root``, with its own user ``settings``,
+    workspaces and runtime in ``home``."""
+    for name, values in settings.items():
         path = home / "settings" / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
@@ -58,7 +61,7 @@ def jupyterlab(root, home):
            "HOME": str(home)}
     log = open(home / "jupyterlab.log", "w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        [str(python), "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True",
          f"--LabApp.user_settings_dir={home / 'settings'}", f"--LabApp.workspaces_dir={home / 'workspaces'}"],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -157,15 +160,22 @@ def close_dialog(page):
 
 
 @pytest.fixture(scope="module")
-def student_lab(tmp_path_factory):
+def student_pack(tmp_path_factory):
+    """(the student pack, the python of a fresh environment it is installed in, as `pip install` would)."""
+    home = tmp_path_factory.mktemp("student-pack")
+    pack.build(home / "pack")
+    return home / "pack", student_env.install(home / "pack", home / "venv")
+
+
+@pytest.fixture(scope="module")
+def student_lab(tmp_path_factory, student_pack):
     """The student pack, served by JupyterLab, with a completed copy of every lesson beside the blank one."""
     home = tmp_path_factory.mktemp("student")
-    root = home / "pack"
-    pack.build(root)
+    root, python = student_pack
     for lesson in LESSONS:
         nbformat.write(submissions.completed(released(lesson), source(lesson)),
                        str(root / "notebooks" / lesson / f"{lesson}_completed.ipynb"))
-    with jupyterlab(root / "notebooks", home) as url:
+    with jupyterlab(root / "notebooks", home, python) as url:  # no news settings: the pack turns news off
         yield url
 
 
@@ -182,6 +192,32 @@ def first_exercise(lesson):
 def markdown_images(lesson):
     return sum(len(re.findall(r"!\[[^\]]*\]\([^)]+\)|<img ", c.source)) for c in released(lesson).cells
                if c.cell_type == "markdown")
+
+
+def test_student_lab_shows_no_instructor_tools(student_lab, steps):
+    """The student route's JupyterLab: no Formgrader, no Create Assignment, no course list, no news popup."""
+    page = steps.page
+    page.goto(f"{student_lab}/lab?reset&token={TOKEN}")
+    page.locator("#jp-MainMenu").wait_for()
+    config = json.loads(page.locator("#jupyter-config-data").text_content())
+    disabled = set(config.get("disabledExtensions", []))
+    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+            "@jupyter/nbgrader:course-list"} <= disabled, disabled
+    menus = page.locator("#jp-MainMenu .lm-MenuBar-itemLabel").all_inner_texts()
+    assert "Nbgrader" in menus, menus
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    items = page.locator(".lm-Menu:visible .lm-Menu-itemLabel").all_inner_texts()
+    steps.shot("nbgrader-menu")
+    assert [i for i in items if i] == ["Assignment List"], items
+    page.keyboard.press("Escape")
+    for path in ("formgrader", "formgraders"):
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{student_lab}/{path}?token={TOKEN}", timeout=30)
+        assert missing.value.code == 404, path
+    news = json.load(urllib.request.urlopen(
+        f"{student_lab}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={TOKEN}", timeout=30))
+    defaults = {key: value.get("default") for key, value in news["schema"]["properties"].items()}  # overrides.json
+    assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
@@ -211,6 +247,13 @@ def test_student_works_through_a_lesson(student_lab, steps, lesson):
     ran = [cells.nth(i) for i in range(answer) if "jp-CodeCell" in cells.nth(i).get_attribute("class")]
     assert ran and any(c.locator(".jp-OutputArea-output").count() for c in ran), f"{lesson}: the first cells printed nothing"
     steps.shot("first-cells-ran")
+
+    run_cells(page, panel, answer, test)  # the blank answer: its check fails with the hint first, in a few lines
+    failure = errors_in(cells.nth(test))
+    cells.nth(test).scroll_into_view_if_needed()
+    steps.shot("blank-answer-check-fails")
+    assert failure and failure[0].startswith("Check failed:"), failure
+    assert len(failure[0].splitlines()) <= 8, failure[0]
 
     editor = cells.nth(answer).locator(".cm-content")
     editor.click()
@@ -247,7 +290,7 @@ def instructor_lab(tmp_path_factory):
                             "mallory": nbformat.reads(hostile[f"{LESSON}.ipynb"], as_version=4)})
     for target in ("release", "autograde", "feedback"):
         make(course, target, assignment=LESSON, NBGRADER_EXCHANGE=str(home / "no-exchange"))
-    with jupyterlab(course, home) as url:
+    with jupyterlab(course, home, settings={**WINDOWING, **NO_NEWS}) as url:
         yield url
 
 
@@ -318,3 +361,67 @@ def test_student_outputs_cannot_run_script_in_feedback_or_formgrader(instructor_
     playwright.expect(page.locator(".score").first).to_be_visible()  # the page an instructor grades on
     steps.shot("formgrader")
     assert_nothing_ran(page, hits, "formgrader")
+
+
+def assignment_list(page):
+    """Open nbgrader's Assignment List from its menu; returns the panel once its lists have loaded."""
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    page.locator(".lm-Menu:visible").get_by_text("Assignment List", exact=True).click()
+    panel = page.locator("#released_assignments_list").locator("xpath=ancestor::div[contains(@class, 'lm-Widget')][1]")
+    page.locator("#released_assignments_list_loading").wait_for(state="hidden")
+    return panel
+
+
+def test_exchange_round_trip_with_figures_in_the_fetched_feedback(tmp_path, monkeypatch, student_pack, steps):
+    """A student fetches and submits from the Assignments tab; the instructor collects, grades, writes and
+    releases feedback with the make targets; the student fetches it, and its page names every question and
+    shows its figures."""
+    page = steps.page
+    exchange, home = tmp_path / "exchange", tmp_path / "student"
+    exchange.mkdir()
+    (home / "work").mkdir(parents=True)
+    monkeypatch.setenv("NBGRADER_EXCHANGE", str(exchange))  # the one setting both sides read
+    course = copy_course(tmp_path / "course")
+    make(course, "release", assignment=LESSON)
+    testing.nbgrader(course, "release_assignment", LESSON)
+    _, python = student_pack
+    with jupyterlab(home / "work", home, python) as url:
+        page.goto(f"{url}/lab?reset&token={TOKEN}")
+        page.locator("#jp-MainMenu").wait_for()
+        assignment_list(page)
+        row = page.locator("#released_assignments_list .list_item", has_text=LESSON)
+        steps.shot("released")
+        row.get_by_role("button", name="Fetch", exact=True).click()
+        fetched = home / "work" / LESSON / f"{LESSON}.ipynb"
+        page.locator("#fetched_assignments_list .list_item", has_text=LESSON).first.wait_for()
+        assert fetched.is_file(), "Fetch should put the lesson in the student's folder"
+        nbformat.write(submissions.completed(submissions.read(fetched), source(LESSON)), str(fetched))  # the work
+        page.locator("#fetched_assignments_list .list_item", has_text=LESSON).get_by_role(
+            "button", name="Submit", exact=True).first.click()
+        page.locator("#submitted_assignments_list .list_item", has_text=LESSON).first.wait_for()
+        steps.shot("submitted")
+
+        testing.nbgrader(course, "collect", LESSON)
+        for target in ("autograde", "feedback", "release-feedback"):
+            make(course, target, assignment=LESSON)
+
+        page.reload()
+        page.locator("#jp-MainMenu").wait_for()
+        assignment_list(page)
+        page.locator("#submitted_assignments_list").get_by_role("button", name="Fetch Feedback").first.click()
+        page.locator("#submitted_assignments_list a", has_text="view feedback").first.wait_for()
+        steps.shot("feedback-fetched")
+        feedback, = (home / "work" / LESSON / "feedback").glob(f"*/{LESSON}.html")
+        page.goto(f"{url}/files/{feedback.relative_to(home / 'work').as_posix()}?token={TOKEN}")
+        images = page.locator("img")
+        assert images.count() >= len(image_refs(source(LESSON)))
+        for i in range(images.count()):
+            images.nth(i).scroll_into_view_if_needed()
+            page.wait_for_function("img => img.complete", arg=images.nth(i).element_handle())
+            assert images.nth(i).evaluate("img => img.naturalWidth") > 0, f"figure {i} did not load in the feedback"
+        text = page.locator("body").inner_text()
+        full = sum(submissions.test_cells(source(LESSON)).values())
+        for name in feedback_names(source(LESSON)).values():
+            assert name in text, f"the feedback page should name {name!r}"
+        assert f"Score: {full:g} / {full:g}" in text
+        steps.shot("feedback-page")

@@ -1,8 +1,22 @@
 """The check helpers and device choice that every hidden test relies on."""
+import re
+
 import pytest
 import torch
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
 
 from course import checks, devices
+
+
+def shown(error):
+    """What a student sees for ``error`` in a notebook: its rendered lines, colors removed."""
+    return plain(error._render_traceback_())
+
+
+def plain(traceback):
+    """An error output's ``traceback`` as lines of text, as the notebook and Validate show it."""
+    return [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in "\n".join(traceback).splitlines()]
 
 
 def test_check_close_accepts_a_match_and_names_a_known_mistake():
@@ -153,3 +167,68 @@ def test_seeded_weights_load_reproducibly_and_mismatches_are_explained():
     assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
     with pytest.raises(AssertionError, match=r"(?s)loading known weights into c raised RuntimeError.*check the layer names"):
         load_weights(nn.Sequential(nn.Linear(3, 2)), seeded_state_dict(a, seed=5), "c")
+
+
+def test_a_failed_check_shows_its_hint_wrapped_and_no_frames_of_the_course():
+    x = torch.tensor([-1.0, 2.0])
+    with pytest.raises(checks.CheckFailed) as failed:
+        checks.check_unchanged(x.clamp_(min=0), torch.tensor([-1.0, 2.0]), "clip(x)")
+    assert isinstance(failed.value, AssertionError) and str(failed.value).startswith("clip(x) changed the tensor")
+    lines = shown(failed.value)
+    assert lines[0].startswith("Check failed: clip(x) changed the tensor it was given")
+    assert " ".join(lines) == f"Check failed: {failed.value}"  # all of the hint, nothing else
+    assert len(lines) > 1 and all(len(line) <= checks.WIDTH for line in lines)
+
+    def f():
+        raise NotImplementedError()
+
+    with pytest.raises(checks.CheckFailed) as blank:  # the hint says it all: no frames
+        checks.call(f, name="f()")
+    assert shown(blank.value) == ["Check failed: f(): not implemented yet. Replace `raise NotImplementedError()`",
+                                  "with your code"]
+
+
+def test_an_error_in_the_students_code_shows_their_lines_only():
+    class Flatten(torch.nn.Module):
+        def forward(self, x):
+            return flatten(x)
+
+    def flatten(x):
+        return x.view(64, -1)
+
+    with pytest.raises(AssertionError) as failed:
+        checks.call(Flatten(), torch.ones(5, 784), name="model(images)", hints={"invalid for input": "use -1"})
+    lines = shown(failed.value)
+    assert lines[0].startswith("Check failed: model(images) raised RuntimeError (shape '[64, -1]' is invalid")
+    where = lines.index("Where it happened in the notebook:")
+    assert lines[where - 1].endswith(": use -1")
+    # only these two frames: neither course.checks.call nor torch's Module.__call__
+    assert [line.split(", in ")[-1] for line in lines[where + 1::2]] == ["forward", "flatten"]
+    assert lines[where + 2::2] == ["    return flatten(x)", "    return x.view(64, -1)"]
+
+    def countdown(n):
+        return countdown(n - 1) if n else 1 / n
+
+    with pytest.raises(AssertionError) as deep:
+        checks.call(countdown, 6, name="countdown(6)")
+    lines = shown(deep.value)
+    assert lines[2:4] == [f"  ... {7 - checks.SHOWN_FRAMES} earlier calls not shown",
+                          f"  {__file__}, line {countdown.__code__.co_firstlineno + 1}, in countdown"]
+    assert len(lines) == 3 + 2 * checks.SHOWN_FRAMES
+
+
+def test_a_failed_check_in_a_kernel_is_its_hint_and_the_students_line(tmp_path):
+    """The error output a notebook shows (and Validate prints): a few lines, hint first, then the student's line."""
+    nb = new_notebook(cells=[new_code_cell("import torch\nfrom course.checks import call\n\n"
+                                           "def flatten(x):\n    return x.view(64, -1)"),
+                             new_code_cell('call(flatten, torch.ones(5, 784), name="flatten(images)")')],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    NotebookClient(nb, timeout=120, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    error = nb.cells[1].outputs[-1]
+    assert error.output_type == "error" and error.ename == "CheckFailed"
+    assert error.evalue.startswith("flatten(images) raised RuntimeError (shape '[64, -1]' is invalid")
+    lines = plain(error.traceback)
+    assert lines[0].startswith("Check failed: flatten(images) raised RuntimeError"), lines
+    assert lines[-3:] == ["Where it happened in the notebook:", "  Cell In[1], line 5, in flatten",
+                          "    return x.view(64, -1)"], lines
+    assert len(lines) <= 6, lines

@@ -1,28 +1,31 @@
 """The full nbgrader cycle through a real exchange: release, fetch, submit, collect, grade, feedback, export."""
 import csv
+import shutil
 from dataclasses import replace
 
 import nbformat
 
-from grader import autograde, submissions, testing
-from lessons import REPO, image_refs, png_size, source
+from grader import autograde, pack, release, submissions, testing
+from lessons import REPO, check_feedback_page, image_refs, png_size, source
 
 LESSON = "02_forward_pass"
-COURSE = "pytorch-course"
 
 
-def test_full_cycle_through_the_exchange(tmp_path):
+def test_full_cycle_through_the_exchange(tmp_path, monkeypatch):
     exchange, cache, home = tmp_path / "exchange", tmp_path / "cache", tmp_path / "student"
     exchange.mkdir()
-    home.mkdir()
+    monkeypatch.setenv("NBGRADER_EXCHANGE", str(exchange))  # one setting, read by both sides
     instructor = testing.scratch_course(tmp_path / "instructor", exchange=exchange)
+    pack.build(tmp_path / "pack")  # the student side knows the course and the exchange from its own config
+    home.mkdir()
+    shutil.copy(tmp_path / "pack" / "jupyter" / "nbgrader_config.py", home)
     shared = [f"--Exchange.root={exchange}", f"--Exchange.cache={cache}"]
-    student = [f"--course={COURSE}", *shared]
+    student = [f"--Exchange.cache={cache}"]
 
     def run(where, *args):
         return testing.nbgrader(where, *args)
 
-    run(instructor, "generate_assignment", LESSON, "--force")
+    release.release(instructor, LESSON)
     run(instructor, "release_assignment", LESSON, *shared)
     run(home, "fetch_assignment", LESSON, *student)
 
@@ -41,6 +44,7 @@ def test_full_cycle_through_the_exchange(tmp_path):
     graded = autograde.autograde(course, LESSON, workers=1, log=lambda *_: None)
     (outcome,) = graded.values()  # collected from the exchange, graded in the sandbox
     assert outcome.total == sum(submissions.test_cells(source(LESSON)).values()) and not outcome.flags
+    assert not outcome.notes, "the figures the lesson came with are no extra files"
     run(instructor, "generate_feedback", LESSON)
     run(instructor, "release_feedback", LESSON, *shared)
     run(home, "fetch_feedback", LESSON, *student)
@@ -49,6 +53,7 @@ def test_full_cycle_through_the_exchange(tmp_path):
     assert len(feedback) == 1, "the student should have received one feedback file"
     text = feedback[0].read_text()
     assert "passed: right on every input the grader tried" in text and "BEGIN HIDDEN TESTS" not in text
+    check_feedback_page(text, LESSON, outcome.scores)  # the page alone: its figures are inside it
 
     run(instructor, "export", "--to", str(tmp_path / "grades.csv"))
     rows = list(csv.DictReader(open(tmp_path / "grades.csv")))

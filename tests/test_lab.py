@@ -1,4 +1,4 @@
-"""`make lab` serves the student notebooks, with their figures and nbgrader's JupyterLab extension."""
+"""`make lab` serves the released notebooks, with their figures, nbgrader's JupyterLab extension and no news popup."""
 import json
 import socket
 import subprocess
@@ -22,7 +22,7 @@ def fetch(url):
 def test_make_lab_serves_the_student_notebooks(tmp_path):
     port, token = free_port(), "course-test"
     args = (f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token} "
-            f"--ServerApp.runtime_dir={tmp_path / 'runtime'} --LabApp.news_url=None")
+            f"--ServerApp.runtime_dir={tmp_path / 'runtime'}")
     lab = subprocess.Popen(["make", "--no-print-directory", "-o", ".venv/.installed", "lab", f"LAB_ARGS={args}"], cwd=REPO,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -43,6 +43,9 @@ def test_make_lab_serves_the_student_notebooks(tmp_path):
                 assert status == 200 and png.startswith(b"\x89PNG"), ref
         _, page = fetch(f"{base}/lab?token={token}")
         assert b"nbgrader" in page, "nbgrader's JupyterLab extension should be installed"
+        _, body = fetch(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}")
+        defaults = {key: value.get("default") for key, value in json.loads(body)["schema"]["properties"].items()}
+        assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
     finally:
         lab.terminate()
         lab.wait(timeout=30)

@@ -8,9 +8,13 @@ from html.parser import HTMLParser
 import nbformat
 import pytest
 from nbconvert import HTMLExporter
+from nbgrader.converters import GenerateFeedback
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
 
 from grader import sanitize
 from grader.sanitize import REMOVED
+from lessons import REPO
 
 new_output, new_code, new_markdown = nbformat.v4.new_output, nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
 JS = "alert(document.domain)"
@@ -252,10 +256,19 @@ def test_an_output_with_nothing_safe_left_says_it_was_removed():
     assert nb.cells[-1].outputs[0].data == {"text/plain": REMOVED}
 
 
-@pytest.mark.parametrize("template", ["classic", "lab"])
-def test_nbconverts_page_runs_nothing_of_the_students(template):
-    """The page nbconvert's templates (nbgrader's feedback and Formgrader extend `classic`) make of every
-    vector at once: no handler attribute, no script of the student's, no javascript: or data: page URL."""
+def feedback_exporter():
+    """The exporter `nbgrader generate_feedback` builds from the course's config: its template, images embedded."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+    app = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
+    return app.exporter_class(parent=app, config=app.config)
+
+
+@pytest.mark.parametrize("template", ["classic", "lab", "course feedback"])
+def test_nbconverts_page_runs_nothing_of_the_students(template, tmp_path):
+    """The page nbconvert's templates (nbgrader's feedback and Formgrader extend `classic`, the course's feedback
+    extends nbgrader's) make of every vector at once: no handler attribute, no script of the student's, no
+    javascript: or data: page URL. The feedback page embeds images: a student's, of a file beside the
+    notebook, becomes a data: image."""
     outputs = [display({"text/html": v}) for v in HTML_VECTORS.values()] + [
         display({"text/markdown": v}) for v in MARKDOWN_VECTORS.values()] + [
         display({"application/javascript": JS}), display({"image/svg+xml": f"<svg onload='{JS}'/>"}),
@@ -263,9 +276,17 @@ def test_nbconverts_page_runs_nothing_of_the_students(template):
         display({"image/png": 'x" onerror="alert(1)'}),
         new_output("stream", name="stdout", text=f"<script>{JS}</script>")]
     cells = [new_code("show()", outputs=outputs)] + [student_cell(new_markdown(v)) for v in MARKDOWN_VECTORS.values()]
-    page, _ = HTMLExporter(template_name=template).from_notebook_node(sanitized(*cells))
+    cells.append(student_cell(new_markdown('<img src="assets/figure.png" onerror="alert(1)"> ![a](assets/figure.png)')))
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "figure.png").write_bytes(base64.b64decode(PNG))
+    exporter = feedback_exporter() if template == "course feedback" else HTMLExporter(template_name=template)
+    page, _ = exporter.from_notebook_node(sanitized(*cells), resources={
+        "metadata": {"path": str(tmp_path), "name": "lesson"}, "questions": {},
+        "nbgrader": {"notebook": "lesson", "score": 0, "max_score": 1, "late_penalty": 0}})
     # The template has scripts, styles, metas and links of its own (the tests above allow none of the student's).
     found = unsafe(page, allowed_tags={"script", "style", "meta", "link"})
     assert not found, found
     assert f"&lt;script&gt;{JS}&lt;/script&gt;" in page, "printed text is shown, escaped"
     assert f'src="data:image/png;base64,{PNG}"' in page
+    if template == "course feedback":
+        assert 'src="assets/' not in page and page.count(f'src="data:image/png;base64,{PNG}"') >= 3

@@ -2,7 +2,7 @@
 import nbformat
 from nbgrader.api import Gradebook
 
-from grader import submissions, testing
+from grader import release, submissions, testing
 from lessons import released, source
 
 LESSON = "02_forward_pass"
@@ -11,7 +11,7 @@ LESSON = "02_forward_pass"
 def test_stock_nbgrader_autograde_refuses_and_says_what_to_use(tmp_path):
     """`nbgrader autograde` (the Formgrader's button too) would grade on the public checks alone."""
     root = testing.scratch_course(tmp_path)
-    testing.nbgrader(root, "generate_assignment", LESSON, "--force")
+    release.release(root, LESSON)
     folder = root / "grading" / "submitted" / "alice" / LESSON
     folder.mkdir(parents=True)
     nbformat.write(submissions.completed(released(LESSON), source(LESSON)), str(folder / f"{LESSON}.ipynb"))

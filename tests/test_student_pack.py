@@ -1,6 +1,8 @@
 """`make student-pack`: what students receive holds no solution, no hidden test and no grader code."""
+import os
 import subprocess
 import zipfile
+from pathlib import Path
 
 from lessons import LESSONS, REPO, secret_lines
 
@@ -27,3 +29,49 @@ def test_student_pack_has_the_course_and_no_answers(tmp_path):
         leaked = sorted(line for line in secret_lines(lesson) if line in text)
         assert not leaked, f"{lesson}: the student pack contains solution or hidden-test lines: {leaked[:3]}"
 
+
+
+def test_student_route_installs_the_course_and_nothing_of_the_instructor(tmp_path):
+    from grader import pack
+    from student_env import install
+
+    pack.build(tmp_path / "pack")
+    python = install(tmp_path / "pack", tmp_path / "venv")
+    installed = [Path(folder, name) for folder, _, names in os.walk(tmp_path / "venv") for name in names
+                 if not Path(folder, name).is_symlink() and "__pycache__" not in folder]  # links: the dependencies
+    text = "\n".join(p.read_text(errors="replace") for p in installed)
+    for lesson in LESSONS:
+        leaked = sorted(line for line in secret_lines(lesson) if line in text)
+        assert not leaked, f"{lesson}: the student install holds solution or hidden-test lines: {leaked[:3]}"
+    assert not [p for p in installed if "grader" in p.parts or "solutions" in p.parts], installed
+    probe = ("import importlib.util as u, course; "
+             "print(course.__file__, u.find_spec('grader'), u.find_spec('course.checks') is not None)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([str(python), "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[0].startswith(str(tmp_path / "venv")) and out[1:] == ["None", "True"], out
+    metadata = next((tmp_path / "venv").rglob("METADATA")).read_text()
+    requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist")]
+    assert f"torch=={pack.tested_torch().split('==')[1]}" in requires, requires
+    assert not [r for r in requires if r.split("<")[0].split(">")[0].split("=")[0] in
+                ("pytest", "playwright", "distributed", "psycopg", "nbval", "pyyaml", "nh3")], requires
+    config = {p.relative_to(tmp_path / "venv").as_posix() for p in installed}
+    assert {"etc/jupyter/nbgrader_config.py", "etc/jupyter/labconfig/page_config.json",
+            "share/jupyter/lab/settings/overrides.json"} <= config, config
+
+
+def test_student_make_lab_installs_the_tested_torch_and_hides_the_exchange_tab_without_one(tmp_path):
+    from grader import pack
+
+    pack.build(tmp_path / "pack")
+    (tmp_path / "pack" / ".venv" / "bin").mkdir(parents=True)  # a venv whose python is gone
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # no nvidia-smi: the CPU build
+    plan = subprocess.run(["make", "-n", "lab", f"NBGRADER_EXCHANGE={tmp_path / 'none'}"], cwd=tmp_path / "pack",
+                          env=env, capture_output=True, text=True, check=True).stdout
+    assert "is broken or incomplete; rebuilding it" in plan and "-m venv .venv" in plan, plan
+    assert f'--index-url https://download.pytorch.org/whl/cpu "{pack.tested_torch()}"' in plan, plan
+    assert "pip install .\n" in plan and "labextension disable" in plan, plan
+    (tmp_path / "exchange").mkdir()
+    plan = subprocess.run(["make", "-n", "lab", f"NBGRADER_EXCHANGE={tmp_path / 'exchange'}"],
+                          cwd=tmp_path / "pack", env=env, capture_output=True, text=True, check=True).stdout
+    assert "labextension enable" in plan and "labextension disable" not in plan, plan

@@ -14,4 +14,10 @@ def test_validate_reports_blank_and_completed_notebooks(lesson, tmp_path):
     cells = len(submissions.test_cells(source(lesson)))
     out = testing.nbgrader(tmp_path, "validate", blank.name, check=False).stdout
     assert f"VALIDATION FAILED ON {cells} CELL(S)" in out, out[-2000:]
+    errors = [block.split("\n\n")[0] for block in out.split("The error was:\n\n")[1:]]
+    failed_checks = [error for error in errors if error.lstrip().startswith("Check failed:")]
+    # Every test cell of a blank notebook fails as a check, with its hint in a few lines: never a raw traceback.
+    assert len(failed_checks) == len(errors) == cells, errors
+    assert all(len(error.splitlines()) <= 8 for error in failed_checks), errors
+    assert "course/checks.py" not in out  # a check's failure is its hint, not a traceback through it
     assert "Success! Your notebook passes all the tests." in testing.nbgrader(tmp_path, "validate", done.name).stdout
