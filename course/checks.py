@@ -54,6 +54,12 @@ def _cell_name(filename):
     return " ".join(name) if name else filename
 
 
+def check(condition, hint):
+    """Fail with ``hint`` unless ``condition``: a test cell's ``assert``, shown as a check's hint when it fails."""
+    if not condition:
+        raise CheckFailed(hint)
+
+
 def seeded_randn(*shape, seed, device="cpu", dtype=torch.float32):
     """Standard-normal tensor drawn on the CPU from ``seed``, then moved: identical on every device."""
     generator = torch.Generator().manual_seed(seed)

@@ -128,18 +128,20 @@ def open_notebook(page, url, path):
 
 
 def run_cells(page, panel, first, last):
-    """Select cell ``first`` and press Shift+Enter through cell ``last``, as a student does; wait for the kernel."""
+    """Select cell ``first`` and press Shift+Enter through cell ``last``, as a student does; wait until each
+    code cell shows a new execution count (a cell run before still shows its old one until it starts)."""
     cells = panel.locator(".jp-Cell")
+    code = [i for i in range(first, last + 1) if "jp-CodeCell" in (cells.nth(i).get_attribute("class") or "")]
+    before = {i: cells.nth(i).locator(".jp-InputPrompt").inner_text() for i in code}
     cells.nth(first).locator(".jp-Cell-inputWrapper").click()
     if "jp-MarkdownCell" not in (cells.nth(first).get_attribute("class") or ""):
         page.keyboard.press("Escape")  # command mode: Shift+Enter runs and moves on
     for _ in range(first, last + 1):
         page.keyboard.press("Shift+Enter")
-    for index in range(first, last + 1):
-        prompt = cells.nth(index).locator(".jp-InputPrompt")
-        if "jp-CodeCell" in (cells.nth(index).get_attribute("class") or ""):
-            page.wait_for_function("p => /\\[\\d+\\]/.test(p.textContent)", arg=prompt.element_handle(),
-                                   timeout=120_000)
+    for index in code:
+        prompt = cells.nth(index).locator(".jp-InputPrompt").element_handle()
+        page.wait_for_function("([p, old]) => /\\[\\d+\\]/.test(p.textContent) && p.textContent.trim() !== old.trim()",
+                               arg=[prompt, before[index]], timeout=120_000)
 
 
 def errors_in(cell):
@@ -248,7 +250,8 @@ def test_student_works_through_a_lesson(student_lab, steps, lesson):
     assert ran and any(c.locator(".jp-OutputArea-output").count() for c in ran), f"{lesson}: the first cells printed nothing"
     steps.shot("first-cells-ran")
 
-    run_cells(page, panel, answer, test)  # the blank answer: its check fails with the hint first, in a few lines
+    for index in range(answer, test + 1):  # one at a time: the kernel drops cells queued behind an error
+        run_cells(page, panel, index, index)  # the blank answer: its check fails with the hint first, in a few lines
     failure = errors_in(cells.nth(test))
     cells.nth(test).scroll_into_view_if_needed()
     steps.shot("blank-answer-check-fails")

@@ -232,3 +232,10 @@ def test_a_failed_check_in_a_kernel_is_its_hint_and_the_students_line(tmp_path):
     assert lines[-3:] == ["Where it happened in the notebook:", "  Cell In[1], line 5, in flatten",
                           "    return x.view(64, -1)"], lines
     assert len(lines) <= 6, lines
+
+
+def test_check_is_an_assert_that_fails_with_its_hint():
+    checks.check(torch.tensor(True), "never shown")
+    with pytest.raises(checks.CheckFailed) as failed:
+        checks.check((2, 3) == (3, 2), "transpose swaps the two dimensions")
+    assert failed.value._render_traceback_()[1:] == [] and "transpose swaps" in failed.value._render_traceback_()[0]
