@@ -59,8 +59,10 @@ lab: $(VENV)/.installed
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --LabApp.app_settings_dir=student/jupyter \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
+# Two workers; a "scope" is a group of tests that share a costly fixture (tests/conftest.py: each group runs on
+# one worker), longest first: --no-loadscope-reorder keeps that order.
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax tests solutions
+	$(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder --nbval-lax tests solutions
 
 figures: $(VENV)/.installed
 	$(BIN)/python assets/figures.py

@@ -4,11 +4,14 @@
 
 For each lesson, both sides grade the same notebooks (the solution, the blank notebook and the lesson's
 mutants, cycled to the count) in fresh scratch courses, one side right after the other; the course's grader
-runs each kernel in its bubblewrap sandbox. The fixed cost per submission is measured the same way on a
-one-cell notebook that only imports torch, one submission at a time on both sides. Prints seconds, seconds
-per submission and the ratio, and checks that both sides gave every student the same score.
+runs each kernel in its sandbox (forked warm from the fork server as root, else bubblewrap). The fixed cost
+per submission is measured the same way on a one-cell notebook that only imports torch, one submission at a
+time, for stock nbgrader and the course's grader with warm and with cold kernels, after one untimed
+submission on each side (so the fork server's start, a cost per grading run, is timed apart). Prints
+seconds, seconds per submission and the ratio, and checks that both sides gave every student the same score.
 """
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -25,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from grader import autograde, questions, reference, sandbox, submissions, testing  # noqa: E402
+from grader import autograde, forkserver, questions, reference, sandbox, submissions, testing  # noqa: E402
 from lessons import LESSONS, lesson_mutants, released, source  # noqa: E402
 from report import machine, table, write  # noqa: E402
 
@@ -100,6 +103,39 @@ def course(work, solutions, lesson, students, workers):
     return time.perf_counter() - start, once, scores(where.db_url, lesson, students)
 
 
+@contextlib.contextmanager
+def kernels(start):
+    """Kernels started "warm" (the fork server, where it can run) or "cold" (bubblewrap per kernel)."""
+    before = os.environ.get("GRADER_KERNELS")
+    os.environ["GRADER_KERNELS"] = start
+    try:
+        yield
+    finally:
+        os.environ.pop("GRADER_KERNELS") if before is None else os.environ.__setitem__("GRADER_KERNELS", before)
+
+
+def fixed_costs(count):
+    """Seconds to grade ``count`` import-only submissions with one worker: stock, course cold, course warm (each
+    after one untimed submission), and the seconds one fork server takes to start."""
+    seconds = {}
+    with tempfile.TemporaryDirectory(prefix="bench-fixed-") as tmp:
+        solutions, work = Path(tmp) / "solutions", Path(tmp) / "work"
+        import_only(solutions)
+        students = {f"student{i:03d}": released_import_only(solutions) for i in range(count)}
+        first = dict(list(students.items())[:1])
+        stock(work / "stock-first", solutions, FIXED, first)
+        seconds["stock"] = stock(work / "stock", solutions, FIXED, students)[0]
+        for start in ("cold", "warm"):
+            with kernels(start):
+                course(work / f"{start}-first", solutions, FIXED, first, 1)
+                seconds[start] = course(work / start, solutions, FIXED, students, 1)[0]
+    if forkserver.supported():
+        began = time.perf_counter()
+        forkserver.Server({"PATH": os.environ["PATH"], "OMP_NUM_THREADS": "1"}).stop()
+        seconds["server start"] = time.perf_counter() - began
+    return seconds
+
+
 def both(solutions, lesson, students, workers):
     """(stock seconds, course seconds, reference seconds, students whose scores differ), in a scratch folder."""
     work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
@@ -114,21 +150,30 @@ def both(solutions, lesson, students, workers):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lessons", nargs="+", default=LESSONS, choices=LESSONS, metavar="LESSON")
+    parser.add_argument("--lessons", nargs="*", default=LESSONS, choices=LESSONS, metavar="LESSON",
+                        help="none: the fixed cost alone (about a minute)")
     parser.add_argument("--submissions", type=int, default=40)
     parser.add_argument("--fixed", type=int, default=10, help="submissions of the import-only notebook")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--write", action="store_true", help="write the table into docs/benchmarks.md")
+    parser.add_argument("--write", action="store_true",
+                        help="write the tables into docs/benchmarks.md (the lessons' only when all were run)")
     args = parser.parse_args()
-    isolation = "sandboxed (bubblewrap)" if sandbox.bwrap() else "NOT sandboxed (no bubblewrap)"
+    isolation = ("sandboxed, kernels forked warm" if sandbox.warm() else "sandboxed (bubblewrap)" if sandbox.bwrap()
+                 else "NOT sandboxed (no bubblewrap)")
+    fixed = fixed_costs(args.fixed)
+    rows = [[label, f"{fixed[side]:.1f}", f"{fixed[side] / args.fixed:.2f}", f"{fixed['stock'] / fixed[side]:.2f}x"]
+            for side, label in (("stock", "stock `nbgrader autograde`, no sandbox"),
+                                ("cold", "course, cold kernels (bubblewrap each)"),
+                                ("warm", "course, warm kernels (forked from the fork server)"))]
+    started = (f" A fork server starts in {fixed['server start']:.1f} s, once per grading run (not in the rows)."
+               if "server start" in fixed else "")
+    fixed_lines = [f"{machine()}; {args.fixed} submissions of a one-cell notebook (`import torch`), one worker, each "
+                   f"side after one untimed submission.{started}", ""] + table(
+        ["grader", "s", "s/submission", "stock / this"], rows)
+    print("\n".join(fixed_lines), flush=True)
+    if args.write:
+        write("grading-fixed", fixed_lines)
     rows, ratios, failed = [], [], False
-    with tempfile.TemporaryDirectory(prefix="bench-fixed-") as tmp:
-        import_only(Path(tmp))
-        fixed = {f"student{i:03d}": released_import_only(Path(tmp)) for i in range(args.fixed)}
-        stock_s, ours_s, _, _ = both(Path(tmp), FIXED, fixed, 1)
-    rows.append([f"fixed cost: `import torch` only, 1 worker ({args.fixed})", f"{stock_s:.1f}", f"{ours_s:.1f}",
-                 f"{stock_s / args.fixed:.2f}", f"{ours_s / args.fixed:.2f}", f"{stock_s / ours_s:.2f}x", "", ""])
-    print(rows[-1], flush=True)
     totals = [0.0, 0.0]
     for lesson in args.lessons:
         students = class_of(lesson, args.submissions)
@@ -147,17 +192,20 @@ def main():
             failed = True
             print(f"{lesson}: scores DIFFER for {len(differ)}: {dict(list(differ.items())[:5])}")
     n = args.submissions * len(args.lessons)
+    if not n:
+        return 0
     rows.append([f"all lessons ({n})", f"{totals[0]:.1f}", f"{totals[1]:.1f}", f"{totals[0] / n:.2f}",
-                 f"{totals[1] / n:.2f}", f"{totals[0] / totals[1]:.2f}x", "", ""])
-    lines = [f"{machine()}; course grader {isolation}, {args.workers} workers; stock: `nbgrader autograde`, serial. "
-             f"Per-lesson ratio: median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}x, max {max(ratios):.2f}x)."
+                     f"{totals[1] / n:.2f}", f"{totals[0] / totals[1]:.2f}x", "", ""])
+    lines = [f"{machine()}; course grader {isolation}, {args.workers} workers; stock: `nbgrader autograde`, serial."
+             + f" Per-lesson ratio: median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}x, max "
+               f"{max(ratios):.2f}x)."
              + (" Scores: identical on both sides, except where stock nbgrader, which sees only the public checks of a "
                 "lesson judged from data, gives points for a wrong answer." if not failed
                 else " Scores DIFFER: see the output."), ""] + table(
         ["submissions", "stock s", "course s", "stock s/submission", "course s/submission", "ratio",
          "course reference s (once per lesson)", "wrong answers stock passed"], rows)
     print("\n".join(lines))
-    if args.write and not failed:
+    if args.write and not failed and set(args.lessons) == set(LESSONS):  # the table holds every lesson
         write("grading", lines)
     return 1 if failed else 0
 

@@ -1,6 +1,7 @@
-"""Suite time: `make test`'s wall time and its ten slowest tests, from one run.
+"""Suite time: `make test`'s wall time and its ten slowest tests, from one run; with --load N, the same run
+with N CPU-bound processes beside it for the whole run (the suite must pass on a busy machine too).
 
-    python bench/suite.py [--write]
+    python bench/suite.py [--load 2] [--write]
 """
 import argparse
 import os
@@ -19,8 +20,22 @@ DURATION = re.compile(r"^\s*([\d.]+)s (setup|call|teardown)\s+(\S+)")
 SUMMARY = re.compile(r"^=+ (.*\d+ passed.*) in ([\d.]+)s")
 
 
-def run_suite():
-    """(wall seconds, pytest's summary, [(seconds, phase, test)]) of one `make test`; its output is echoed."""
+BUSY = "while True: pass"  # one core's worth of load, until it is killed
+
+
+def run_suite(load=0):
+    """(wall seconds, pytest's summary, [(seconds, phase, test)]) of one `make test`, with ``load`` busy processes
+    running beside it; its output is echoed."""
+    busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(load)]
+    try:
+        return _run_suite()
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+
+
+def _run_suite():
     env = {**os.environ, "PYTEST_ADDOPTS": f"{os.environ.get('PYTEST_ADDOPTS', '')} --durations=10".strip()}
     start = time.perf_counter()
     proc = subprocess.Popen(["make", "--no-print-directory", "test"], cwd=REPO, env=env, stdout=subprocess.PIPE,
@@ -39,14 +54,17 @@ def run_suite():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--load", type=int, default=0, help="CPU-bound processes running beside the suite")
     parser.add_argument("--write", action="store_true", help="write the table into docs/benchmarks.md")
     args = parser.parse_args()
-    seconds, summary, slowest = run_suite()
-    lines = [f"`make test` on {machine()}: {seconds / 60:.1f} min wall time ({summary}). The ten slowest:", ""] + table(
+    seconds, summary, slowest = run_suite(args.load)
+    beside = f", with {args.load} CPU-bound processes running beside it" if args.load else ""
+    lines = [f"`make test` on {machine()}{beside}: {seconds / 60:.1f} min wall time ({summary}). The ten slowest:",
+             ""] + table(
         ["seconds", "phase", "test"], [[f"{s:.1f}", phase, f"`{test}`"] for s, phase, test in slowest])
     print("\n".join(lines))
     if args.write:
-        write("suite", lines)
+        write("suite-load" if args.load else "suite", lines)
 
 
 if __name__ == "__main__":

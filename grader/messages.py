@@ -8,6 +8,8 @@ against the budget, whatever the message type. Past ``Meter.keep`` bytes a messa
 header only and marked dropped; past ``Meter.limit`` bytes the kernel is stopped.
 """
 import asyncio
+import time
+from queue import Empty
 
 import zmq
 import zmq.asyncio
@@ -25,6 +27,7 @@ def context():
     ctx = zmq.asyncio.Context()
     ctx.setsockopt(zmq.MAXMSGSIZE, FRAME_MAX)
     ctx.setsockopt(zmq.RCVHWM, QUEUE)
+    ctx.setsockopt(zmq.RECONNECT_IVL, 10)  # ms: the client connects before the kernel binds; retry soon
     return ctx
 
 
@@ -121,6 +124,35 @@ class MeteredClient(AsyncKernelClient):
         if self._watch:
             self._watch.cancel()
         super().stop_channels()
+
+    async def wait_for_ready(self, timeout=None):
+        """jupyter_client's wait, without its pauses: the kernel_info reply, then one iopub message (iopub is
+        connected: nothing later is missed), then what else is queued there, dropped without waiting 0.2 s
+        for more (each execution reads only the messages that answer it)."""
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while True:
+            self.kernel_info()  # again each second: a kernel that was not listening yet never saw the last one
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply and reply["msg_type"] == "kernel_info_reply":
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+        for _ in range(QUEUE):  # what zmq holds at most: no student code has run yet
+            try:
+                await self.iopub_channel.get_msg(timeout=0)
+            except Empty:
+                break
 
     async def _watch_iopub(self):
         """zmq drops, for good, the connection that brings a frame over FRAME_MAX; nothing more would arrive.

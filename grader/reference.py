@@ -5,6 +5,7 @@ Computed once per lesson and cached under grading/reference/ (or $GRADER_REFEREN
 hash of everything the data depend on (the lesson, its probes, its mutants, the course package, the
 recorder, PyTorch, the devices, the data folders).
 """
+import fcntl
 import hashlib
 import os
 import shutil
@@ -98,16 +99,18 @@ def build(course, assignment, grade_all, log=print):
     known = lesson_mutants(course, assignment, source)
     cache = Path(os.environ.get("GRADER_REFERENCE_CACHE") or course.grading / "reference")
     folder = cache / assignment / cache_key(course, assignment)
-    if not folder.is_dir():
-        log(f"{assignment}: computing the reference data (the solution and {len(known)} known mistakes)")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        fresh = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".computing-"))
-        for run_id, outcome in grade_all(runs(source, released, known)).items():
-            probedata.save({q: d for q, d in outcome.probe_data.items() if d is not None}, fresh / run_id)
-        try:
-            fresh.rename(folder)  # whole or not at all; when another run got there first, its copy stays
-        except OSError:
-            shutil.rmtree(fresh, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one grading run computes a lesson's data; the others wait and read them
+        if not folder.is_dir():
+            log(f"{assignment}: computing the reference data (the solution and {len(known)} known mistakes)")
+            fresh = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".computing-"))
+            for run_id, outcome in grade_all(runs(source, released, known)).items():
+                probedata.save({q: d for q, d in outcome.probe_data.items() if d is not None}, fresh / run_id)
+            try:
+                fresh.rename(folder)  # whole or not at all; when another run got there first, its copy stays
+            except OSError:
+                shutil.rmtree(fresh, ignore_errors=True)
     records = {}
     for run_id in [SOLUTION] + [f"mutant-{m.id}" for m in known]:
         stored = probedata.collect(folder / run_id, lesson)

@@ -198,6 +198,10 @@ async def execute(nb, workdir, task, secret, guard_dir):
                     cell.source, client.probe = original, None
                 if kind == "test":
                     tokens[grade_id(cell)] = _take_token(cell, nonce)
+                    if tokens[grade_id(cell)] is None and not dead:
+                        tokens[grade_id(cell)] = []
+                        flags.append(f"infrastructure: {grade_id(cell)}: the grader's guard sent no token before its probe "
+                                     f"(cell {index + 1}): it did not load, so nothing the submission changed was undone")
                     if not dead and index not in client.finished:
                         flags.append(f"{grade_id(cell)}: the grader did not see its probe finish (cell {index + 1}), "
                                      "so its outputs and the guard's findings may be incomplete")
@@ -262,14 +266,15 @@ async def _stop(km):
 
 
 def _take_token(cell, nonce):
-    """Remove the guard's token from a probe's outputs: what it had to put back before the probe ran."""
-    findings, kept = [], []
+    """Remove the guard's token from a probe's outputs: what it had to put back before the probe ran (None when
+    the guard sent no token)."""
+    findings, kept = None, []
     for output in cell.get("outputs", []):
         token = output.get("data", {}).get(TOKEN_MIME) if output.get("output_type") == "display_data" else None
         if token is None:
             kept.append(output)
         elif token.get("nonce") == nonce:  # anything else is forged: dropped
-            findings += token.get("tampered", [])
+            findings = (findings or []) + token.get("tampered", [])
     cell.outputs = kept
     return findings
 

@@ -38,6 +38,7 @@ KERNEL_MODULES = {"grader_guard.py": GUARD, "grader_recorder.py": HERE / "record
 GUARD_DIR = "/opt/grader"  # where they appear inside the sandbox
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SCRATCH_TMP = ".tmp"  # in a scratch folder with a quota: the folder the sandbox shows as /tmp
+KERNEL_UID = 65534  # nobody: who a kernel runs as inside its sandbox
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,21 @@ def bwrap():
     return path if probe.returncode == 0 else None
 
 
+def warm():
+    """Whether kernels are forked from a fork server that imported PyTorch once (``grader.forkserver``), each
+    into namespaces of its own: as root where mounting works, unless GRADER_KERNELS=cold. Else bubblewrap."""
+    from grader import forkserver
+    return os.environ.get("GRADER_KERNELS") != "cold" and forkserver.supported()
+
+
+def confined():
+    """Whether kernels run in a sandbox here (forked warm, or bubblewrap): they then see its paths."""
+    return bool(warm() or bwrap())
+
+
 def warning():
     """A loud line for logs and reports when kernels cannot be sandboxed here, else None."""
-    if bwrap():
+    if confined():
         return None
     return ("WARNING: bubblewrap (bwrap) is not available here, so student code runs UNSANDBOXED with this "
             "account's rights. Install it (Debian/Ubuntu: apt-get install bubblewrap) before grading real submissions.")
@@ -93,35 +106,46 @@ def _read_only_paths(data_dirs):
     return [p for p in dict.fromkeys(both) if os.path.exists(p)]
 
 
+def mounts(workdir, limits, data_dirs=()):
+    """The kernel's filesystem, in order, besides /proc and /dev: (op, source, destination) with op one of
+    "tmpfs" (source: its size), "symlink" (source: the target), "ro-bind", "dev-bind", "bind". Bubblewrap
+    (``command``) and the fork server (``grader.forkserver``) both build exactly this.
+
+    When ``mount_scratch`` gave ``workdir`` a quota, the sandbox's /tmp is a folder in it; else a tmpfs of
+    ``limits.disk`` bytes of its own."""
+    workdir = os.path.abspath(workdir)
+    scratch_tmp = os.path.join(workdir, SCRATCH_TMP)
+    if os.path.ismount(workdir) and os.path.isdir(scratch_tmp):  # before the workdir: it may lie under /tmp
+        plan = [("bind", scratch_tmp, "/tmp")]
+    else:
+        plan = [("tmpfs", limits.disk, "/tmp")]
+    plan += [("symlink", os.readlink(link), link) for link in ("/bin", "/lib", "/lib64", "/sbin")
+             if os.path.islink(link)]
+    plan += [("ro-bind", path, path) for path in _read_only_paths(data_dirs)]
+    plan += [("dev-bind", device, device) for device in sorted(glob.glob("/dev/nvidia*"))]
+    plan += [("ro-bind", str(module), f"{GUARD_DIR}/{name}") for name, module in KERNEL_MODULES.items()]
+    return plan + [("bind", workdir, workdir)]
+
+
+def limit_numbers(limits):
+    """What ``confine`` applies, as the launcher's command line carries it."""
+    return limits.memory, limits.cpu_time, limits.file_size, limits.processes
+
+
 def command(argv, workdir, env, limits, data_dirs=(), cgroup=None):
     """``argv`` wrapped to run confined: in the sandbox when bubblewrap works, with limits either way.
 
-    ``cgroup`` names the cgroups the process tree joins when running as root (see ``Cgroups``). When
-    ``mount_scratch`` gave ``workdir`` a quota, the sandbox's /tmp is a folder in it; else a tmpfs of
-    ``limits.disk`` bytes of its own.
-    """
+    ``cgroup`` names the cgroups the process tree joins when running as root (see ``Cgroups``)."""
     workdir = os.path.abspath(workdir)
-    numbers = limits.memory, limits.cpu_time, limits.file_size, limits.processes
-    confine = [sys.executable, "-m", "grader.sandbox", ",".join(map(str, numbers)), cgroup or "", "--"]
+    confine = [sys.executable, "-m", "grader.sandbox", ",".join(map(str, limit_numbers(limits))), cgroup or "", "--"]
     if not bwrap():
         return confine + list(argv)
     box = [bwrap(), "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-           "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev"]
-    scratch_tmp = os.path.join(workdir, SCRATCH_TMP)
-    if os.path.ismount(workdir) and os.path.isdir(scratch_tmp):  # before the workdir: it may lie under /tmp
-        box += ["--bind", scratch_tmp, "/tmp"]
-    else:
-        box += ["--size", str(limits.disk), "--tmpfs", "/tmp"]
-    for link in ("/bin", "/lib", "/lib64", "/sbin"):
-        if os.path.islink(link):
-            box += ["--symlink", os.readlink(link), link]
-    for path in _read_only_paths(data_dirs):
-        box += ["--ro-bind", path, path]
-    for device in sorted(glob.glob("/dev/nvidia*")):
-        box += ["--dev-bind", device, device]
-    for name, module in KERNEL_MODULES.items():
-        box += ["--ro-bind", str(module), f"{GUARD_DIR}/{name}"]
-    box += ["--bind", workdir, workdir, "--chdir", workdir, "--clearenv"]
+           "--uid", str(KERNEL_UID), "--gid", str(KERNEL_UID), "--proc", "/proc", "--dev", "/dev"]
+    for op, source, destination in mounts(workdir, limits, data_dirs):
+        box += (["--size", str(source), "--tmpfs", destination] if op == "tmpfs"
+                else [f"--{op}", str(source), destination])
+    box += ["--chdir", workdir, "--clearenv"]
     for key, value in env.items():
         box += ["--setenv", key, value]
     return confine + box + ["--"] + list(argv)
@@ -250,7 +274,7 @@ class Cgroups:
                             os.kill(pid, signal.SIGKILL)
                         except OSError:
                             pass
-            time.sleep(0.02)
+            time.sleep(0.005)
 
     def out_of_memory(self, name):
         """Whether the memory cgroup's OOM killer killed a process of group ``name``."""
@@ -337,8 +361,8 @@ def summary(limits):
     else:
         memory = f"memory {human_size(limits.memory)} of address space (RLIMIT_AS; tmpfs files not counted)"
     if "disk quota" in found:
-        disk = f"disk tmpfs {human_size(limits.disk)} for the scratch folder and " + ("/tmp" if bwrap() else "TMPDIR")
-    elif bwrap():
+        disk = f"disk tmpfs {human_size(limits.disk)} for the scratch folder and " + ("/tmp" if confined() else "TMPDIR")
+    elif confined():
         disk = (f"disk tmpfs {human_size(limits.disk)} for /tmp; the scratch folder only has the per-file limit "
                 f"({human_size(limits.file_size)}): grade as root to give it a quota")
     else:
@@ -349,15 +373,16 @@ def summary(limits):
         processes = f"processes {limits.processes} (RLIMIT_NPROC)"
     else:
         processes = "processes UNLIMITED (root without a pids cgroup)"
-    return f"kernel limits: {memory}, {disk}, {processes}, CPU {limits.cpu_time} s"
+    start = "forked warm from a fork server" if warm() else "bubblewrap" if bwrap() else "UNSANDBOXED"
+    return f"kernels: {start}; limits: {memory}, {disk}, {processes}, CPU {limits.cpu_time} s"
 
 
-def main(args):
-    """``python -m grader.sandbox MEMORY,CPU,FSIZE,NPROC CGROUP -- argv...``: join the cgroups, set rlimits, exec."""
-    memory, cpu, fsize, nproc = (int(x) for x in args[0].split(","))
-    argv = args[args.index("--") + 1:]
+def confine(numbers, cgroup):
+    """Join the kernel's cgroups and set its rlimits (``numbers``: ``limit_numbers``), for this process and what it
+    starts: the launcher before it execs bubblewrap, the fork server's supervisor before it forks the kernel."""
+    memory, cpu, fsize, nproc = numbers
     groups = kernel_cgroups()
-    joined = groups.join(args[1], memory, nproc) if groups and args[1] else set()
+    joined = groups.join(cgroup, memory, nproc) if groups and cgroup else set()
     # The address space stands in for a memory cgroup; CUDA reserves terabytes of it, so not with a GPU.
     address_space = resource.RLIM_INFINITY if "memory" in joined or gpu_visible() else memory
     limits = [(resource.RLIMIT_AS, address_space), (resource.RLIMIT_CPU, cpu), (resource.RLIMIT_FSIZE, fsize),
@@ -366,6 +391,12 @@ def main(args):
         limits.append((resource.RLIMIT_NPROC, nproc))
     for which, value in limits:
         resource.setrlimit(which, (value, value))
+
+
+def main(args):
+    """``python -m grader.sandbox MEMORY,CPU,FSIZE,NPROC CGROUP -- argv...``: join the cgroups, set rlimits, exec."""
+    confine([int(x) for x in args[0].split(",")], args[1])
+    argv = args[args.index("--") + 1:]
     os.execvp(argv[0], argv)
 
 

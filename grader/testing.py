@@ -3,6 +3,7 @@ classes graded from notebooks in memory. Never imported by the grader itself."""
 import html
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -76,16 +77,30 @@ def scratch_course(root, exchange=None, config=()):
     return root
 
 
-def grade(assignment, submissions, workdir, workers=2, limits=None, scheduler=None, db_url=None):
+def copy_release(released, root, assignment):
+    """Give the scratch course ``root`` the release of ``assignment`` that was made in the scratch course
+    ``released``: its release folder and its SQLite gradebook (which holds the release's cells)."""
+    shutil.copytree(Path(released) / "release" / assignment, Path(root) / "release" / assignment)
+    shutil.copy(Path(released) / "grading" / "gradebook.db", Path(root) / "grading" / "gradebook.db")
+
+
+def grade(assignment, submissions, workdir, workers=2, limits=None, scheduler=None, db_url=None, released=None,
+          feedback=True):
     """Test entry point: autograde ``submissions`` in a scratch course.
 
     A submission is a notebook, raw text for the notebook file, or a folder's contents (file name -> content).
-    ``scheduler`` grades on a Dask cluster; ``db_url`` puts the gradebook elsewhere than SQLite.
+    ``scheduler`` grades on a Dask cluster; ``db_url`` puts the gradebook elsewhere than SQLite. ``released``, a
+    scratch course the assignment was released into, saves releasing it again (an nbgrader run); without
+    ``feedback``, no feedback is generated (another nbgrader run) and each Result's feedback is empty.
 
     Returns (student id -> Result with the student's feedback, student id -> Outcome).
     """
     root = scratch_course(workdir, config=[f"c.CourseDirectory.db_url = {db_url!r}"] if db_url else ())
-    release.release(root, assignment)
+    if released is None:
+        release.release(root, assignment)
+    else:
+        assert db_url is None, "a copied release brings its SQLite gradebook: release into another database"
+        copy_release(released, root, assignment)
     for student, nb in submissions.items():
         folder = root / "grading" / "submitted" / student / assignment
         folder.mkdir(parents=True)
@@ -100,12 +115,13 @@ def grade(assignment, submissions, workdir, workers=2, limits=None, scheduler=No
                 nbformat.write(content, str(folder / name))
     course = replace(Course.at(root, db_url, release="release"), source=REPO / "solutions")
     outcomes = autograde(course, assignment, workers, scheduler, limits, log=lambda *_: None)
-    nbgrader(root, "generate_feedback", assignment, "--force", check=False)
+    if feedback:
+        nbgrader(root, "generate_feedback", assignment, "--force", check=False)
     results = {}
     with Gradebook(course.db_url) as gb:
         for student in submissions:
             graded = gb.find_submission_notebook(assignment, assignment, student)
-            feedback = root / "grading" / "feedback" / student / assignment / f"{assignment}.html"
+            page = root / "grading" / "feedback" / student / assignment / f"{assignment}.html"
             results[student] = Result({g.name: (g.score, g.max_score) for g in graded.grades},
-                                      feedback.read_text() if feedback.exists() else "")
+                                      page.read_text() if page.exists() else "")
     return results, outcomes

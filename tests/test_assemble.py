@@ -1,4 +1,5 @@
 """Reading a submission and rebuilding the notebook that runs, on tiny notebooks, with no kernel."""
+import ast
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -121,3 +122,16 @@ def test_the_scan_flags_what_answers_never_need(code, finding):
 def test_the_scan_leaves_ordinary_answers_and_settings_alone():
     assert scan.findings("def f(x):\n    return torch.relu(x @ w + b)") == []
     assert scan.findings("torch.backends.cudnn.benchmark = True\n%timeit f(x)") == []
+
+
+def test_a_parse_spoiled_by_another_threads_is_tried_again(monkeypatch):
+    real, failures = ast.parse, []
+
+    def racing(code):
+        if not failures:  # the first try meets another thread's parse
+            failures.append(code)
+            raise SystemError("AST constructor recursion depth mismatch (before=33, after=161)")
+        return real(code)
+
+    monkeypatch.setattr(ast, "parse", racing)
+    assert scan.findings("import ctypes") == ["uses ctypes (touches memory directly)"] and failures

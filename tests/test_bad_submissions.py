@@ -21,7 +21,7 @@ import yaml
 from dataclasses import replace
 
 from grader import autograde, reference, run, submissions, testing
-from grader.sandbox import Limits, bwrap, mechanisms
+from grader.sandbox import Limits, confined, mechanisms
 from lessons import REPO, lesson_mutants, released, secret_lines, source
 from test_sanitize import Elements
 
@@ -31,7 +31,7 @@ CORPUS = yaml.safe_load((REPO / "tests" / "bad_submissions" / f"{LESSON}.yml").r
 # (512 MiB, the default) is larger than a kernel's own memory, so a filler's files must count as memory too.
 LIMITS = Limits(cell_timeout=20, notebook_timeout=150, memory=4 << 30, disk=512 << 20, output=2 << 20,
                 output_limit=16 << 20)
-pytestmark = pytest.mark.skipif(not bwrap(), reason="needs bubblewrap: apt-get install bubblewrap")
+pytestmark = pytest.mark.skipif(not confined(), reason="needs a sandbox: apt-get install bubblewrap (or grade as root)")
 
 
 def good_submissions():
@@ -95,7 +95,7 @@ def fill(code, values):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, released_course):
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.1)
     work = tmp_path_factory.mktemp("corpus")
@@ -103,15 +103,17 @@ def graded(tmp_path_factory):
               "GRADEBOOK": work / "grading" / "gradebook.db", "OUTSIDE": work / "pwned.txt",
               "PORT": listener.getsockname()[1]}
     subs = {**good_submissions(), **{f"bad-{e['id']}": build(e, values) for e in CORPUS}}
+    release = released_course(LESSON)
     with lowest_free_disk(work, tempfile.gettempdir()) as free, broken_machine_for(
             {f"bad-{e['id']}": e["infra"] for e in CORPUS if "infra" in e}):
-        results, outcomes = testing.grade(LESSON, subs, work, limits=LIMITS)
+        results, outcomes = testing.grade(LESSON, subs, work, limits=LIMITS, released=release)
     try:
         connection = listener.accept()
     except OSError:
         connection = None
     listener.close()
-    alone, _ = testing.grade(LESSON, good_submissions(), tmp_path_factory.mktemp("clean"), limits=LIMITS)
+    alone, _ = testing.grade(LESSON, good_submissions(), tmp_path_factory.mktemp("clean"), limits=LIMITS,
+                             released=release, feedback=False)  # scores only
     report = {row["student"]: row for row in csv.DictReader(open(work / "grading" / "reports" / f"{LESSON}.csv"))}
     values["WORK"], values["FREE_DISK"] = work, free
     return results, outcomes, alone, values, connection, report

@@ -2,8 +2,9 @@
 
 Students: the student pack, installed in a fresh environment, shows no instructor tools; every lesson opens,
 its figures load, its first cells run, the first check fails with its hint on the blank answer, one answer
-typed in passes its public test, and nbgrader's Validate button fails the blank notebook and passes a completed
-one. Instructors: after `make autograde`, the Formgrader lists the course's assignments and a submission's
+typed in passes its public test, and nbgrader's Validate button passes a completed notebook (and fails the
+first lesson's blank one: each lesson's failure report is checked, without a browser, by test_validate.py).
+Instructors: after `make autograde`, the Formgrader lists the course's assignments and a submission's
 score. Screenshots of every step land in build/e2e-screenshots/<test>/ for a person to look at.
 """
 import json
@@ -23,11 +24,10 @@ import nbformat
 import pytest
 
 import student_env
-from course_copy import copy_course, make, submit
+from course_copy import copy_course, make
 from grader import pack, submissions, testing
 from grader.feedback import question_names as feedback_names
 from lessons import LESSONS, REPO, image_refs, released, source
-from test_bad_submissions import CORPUS, build
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -36,7 +36,8 @@ SHOTS = REPO / "build" / "e2e-screenshots"
 WINDOWING = {"@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"}}  # every cell in the DOM
 NO_NEWS = {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False}}
 TOKEN = "course-e2e-token"
-VALIDATE_SECONDS = 180  # nbgrader runs the whole notebook; the MNIST lab trains two models
+# Timeouts guard against hangs, however busy the machine: none of them is a speed check.
+VALIDATE_SECONDS = 600  # nbgrader runs the whole notebook; the MNIST lab trains two models
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the [test] extra has it)")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install chromium")
@@ -67,7 +68,7 @@ def jupyterlab(root, home, python=sys.executable, settings=WINDOWING):
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300
         while True:
             try:
                 urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
@@ -110,7 +111,7 @@ class Steps:
 @pytest.fixture
 def steps(browser, request):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(120_000)
     recorder = Steps(page, SHOTS / re.sub(r"[^\w.-]+", "_", request.node.name))
     yield recorder
     if getattr(request.node, "call_failed", True):  # set by conftest.pytest_runtest_makereport
@@ -123,7 +124,7 @@ def open_notebook(page, url, path):
     page.goto(f"{url}/lab/tree/{path}?reset&token={TOKEN}")
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     panel.locator(".jp-Cell").first.wait_for()
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=90_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=300_000)
     return panel
 
 
@@ -141,7 +142,7 @@ def run_cells(page, panel, first, last):
     for index in code:
         prompt = cells.nth(index).locator(".jp-InputPrompt").element_handle()
         page.wait_for_function("([p, old]) => /\\[\\d+\\]/.test(p.textContent) && p.textContent.trim() !== old.trim()",
-                               arg=[prompt, before[index]], timeout=120_000)
+                               arg=[prompt, before[index]], timeout=300_000)
 
 
 def errors_in(cell):
@@ -228,7 +229,7 @@ def test_student_works_through_a_lesson(student_lab, steps, lesson):
     panel = open_notebook(page, student_lab, f"{lesson}/{lesson}.ipynb")
     images = panel.locator(".jp-RenderedMarkdown img")
     expected = markdown_images(lesson)
-    playwright.expect(images).to_have_count(expected, timeout=30_000)  # markdown renders after the panel appears
+    playwright.expect(images).to_have_count(expected, timeout=120_000)  # markdown renders after the panel appears
     for i in range(expected):
         images.nth(i).scroll_into_view_if_needed()
         page.wait_for_function("img => img.complete", arg=images.nth(i).element_handle())
@@ -236,10 +237,11 @@ def test_student_works_through_a_lesson(student_lab, steps, lesson):
         assert width > 0, f"{lesson}: image {images.nth(i).get_attribute('src')} did not load"
     steps.shot("opened")
 
-    text = validate(page, panel, "failed")
-    assert "The following cell failed" in text, text
-    steps.shot("validate-blank-fails")
-    close_dialog(page)
+    if lesson == LESSONS[0]:  # the button's failure report, once: test_validate.py checks each lesson's report
+        text = validate(page, panel, "failed")
+        assert "The following cell failed" in text, text
+        steps.shot("validate-blank-fails")
+        close_dialog(page)
 
     answer, code, test = first_exercise(lesson)
     cells = panel.locator(".jp-Cell")
@@ -276,24 +278,15 @@ def test_student_works_through_a_lesson(student_lab, steps, lesson):
     close_dialog(page)
 
 
-LESSON = "02_forward_pass"
-
-
-HOSTILE = "outputs-run-script"  # in tests/bad_submissions/02_forward_pass.yml: outputs that try to run script
+LESSON = "02_forward_pass"  # conftest.INSTRUCTOR_LESSON
 
 
 @pytest.fixture(scope="module")
-def instructor_lab(tmp_path_factory):
-    """A copy of the course with three submissions graded by `make autograde`, their feedback written by
-    `make feedback`, served by JupyterLab; mallory's outputs try to run script in the instructor's browser."""
-    home = tmp_path_factory.mktemp("instructor")
-    course = copy_course(home / "course")
-    hostile, = [build(e, {}) for e in CORPUS if e["id"] == HOSTILE]
-    submit(course, LESSON, {"alice": submissions.completed(released(LESSON), source(LESSON)), "bob": released(LESSON),
-                            "mallory": nbformat.reads(hostile[f"{LESSON}.ipynb"], as_version=4)})
-    for target in ("release", "autograde", "feedback"):
-        make(course, target, assignment=LESSON, NBGRADER_EXCHANGE=str(home / "no-exchange"))
-    with jupyterlab(course, home, settings={**WINDOWING, **NO_NEWS}) as url:
+def instructor_lab(tmp_path_factory, instructor_course):
+    """The session's instructor course (three submissions graded by `make autograde`, their feedback written by
+    `make feedback`; mallory's outputs try to run script in the instructor's browser), served by JupyterLab."""
+    course, _, _ = instructor_course
+    with jupyterlab(course, tmp_path_factory.mktemp("instructor-lab"), settings={**WINDOWING, **NO_NEWS}) as url:
         yield url
 
 

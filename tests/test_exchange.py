@@ -5,13 +5,13 @@ from dataclasses import replace
 
 import nbformat
 
-from grader import autograde, pack, release, submissions, testing
+from grader import autograde, pack, submissions, testing
 from lessons import REPO, check_feedback_page, image_refs, png_size, source
 
 LESSON = "02_forward_pass"
 
 
-def test_full_cycle_through_the_exchange(tmp_path, monkeypatch):
+def test_full_cycle_through_the_exchange(tmp_path, monkeypatch, released_course):
     exchange, cache, home = tmp_path / "exchange", tmp_path / "cache", tmp_path / "student"
     exchange.mkdir()
     monkeypatch.setenv("NBGRADER_EXCHANGE", str(exchange))  # one setting, read by both sides
@@ -25,7 +25,7 @@ def test_full_cycle_through_the_exchange(tmp_path, monkeypatch):
     def run(where, *args):
         return testing.nbgrader(where, *args)
 
-    release.release(instructor, LESSON)
+    testing.copy_release(released_course(LESSON), instructor, LESSON)  # generate_assignment's release
     run(instructor, "release_assignment", LESSON, *shared)
     run(home, "fetch_assignment", LESSON, *student)
 

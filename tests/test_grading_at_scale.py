@@ -1,4 +1,7 @@
-"""`make autograde` at scale: parallel workers, a Dask cluster and PostgreSQL give exactly a serial run's grades."""
+"""`make autograde` at scale: parallel workers, a Dask cluster and PostgreSQL give exactly a serial run's grades.
+
+Scores only: each run copies the session's release of the lesson (but PostgreSQL's) and writes no feedback.
+"""
 import glob
 import os
 import shutil
@@ -29,39 +32,44 @@ def scores(results):
 
 
 @pytest.fixture(scope="module")
-def serial(tmp_path_factory):
-    results, _ = testing.grade(LESSON, class_of_five(), tmp_path_factory.mktemp("serial"), workers=1)
+def release(released_course):
+    return released_course(LESSON)
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory, release):
+    results, _ = testing.grade(LESSON, class_of_five(), tmp_path_factory.mktemp("serial"), workers=1, released=release,
+                               feedback=False)
     assert len({r.total for r in results.values()}) > 2, "the class should have varied scores"
     return scores(results)
 
 
-def test_parallel_workers_match_a_serial_run(serial, tmp_path):
-    results, _ = testing.grade(LESSON, class_of_five(), tmp_path, workers=3)
-    assert scores(results) == serial
-
-
-def test_a_failing_worker_costs_only_its_submission(serial, tmp_path, monkeypatch):
+def test_parallel_workers_match_a_serial_run_and_a_failing_worker_costs_only_its_submission(
+        serial, release, tmp_path, monkeypatch):
+    """Three workers grade the class and one more solution, whose worker fails: the class gets the serial run's
+    grades, and the lost submission 0 with the reason flagged for review."""
     grade = run.grade
 
     def flaky(task):
-        if task.student == "blank":
+        if task.student == "unlucky":
             raise MemoryError("worker lost")
         return grade(task)
 
     monkeypatch.setattr(run, "grade", flaky)
-    results, outcomes = testing.grade(LESSON, class_of_five(), tmp_path, workers=2)
-    assert outcomes["blank"].flags == ["grader error: MemoryError: worker lost"]
-    assert results["blank"].total == 0
-    assert {k: v for k, v in scores(results).items() if k != "blank"} == {
-        k: v for k, v in serial.items() if k != "blank"}
+    unlucky = submissions.completed(released(LESSON), source(LESSON))
+    results, outcomes = testing.grade(LESSON, {**class_of_five(), "unlucky": unlucky}, tmp_path, workers=3,
+                                      released=release, feedback=False)
+    assert outcomes["unlucky"].flags == ["grader error: MemoryError: worker lost"]
+    assert results["unlucky"].total == 0
+    assert {k: v for k, v in scores(results).items() if k != "unlucky"} == serial
 
 
-def test_dask_cluster_matches_a_serial_run(serial, tmp_path):
+def test_dask_cluster_matches_a_serial_run(serial, release, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   local_directory=str(tmp_path / "dask")) as cluster:
         results, outcomes = testing.grade(LESSON, class_of_five(), tmp_path / "course",
-                                            scheduler=cluster.scheduler_address)
+                                          scheduler=cluster.scheduler_address, released=release, feedback=False)
         workers = len(cluster.workers)
     assert workers == 2
     assert scores(results) == serial
@@ -97,13 +105,14 @@ def postgres():
 
 
 def test_postgresql_gradebook_matches_sqlite(serial, tmp_path, postgres):
-    results, _ = testing.grade(LESSON, class_of_five(), tmp_path / "course", db_url=postgres)
+    results, _ = testing.grade(LESSON, class_of_five(), tmp_path / "course", db_url=postgres, feedback=False)
     assert scores(results) == serial
 
 
-def test_without_bubblewrap_grading_still_works_and_says_so(serial, tmp_path, monkeypatch):
+def test_without_bubblewrap_grading_still_works_and_says_so(serial, release, tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox, "bwrap", lambda: None)
+    monkeypatch.setenv("GRADER_KERNELS", "cold")  # as where the fork server cannot run (not root)
     assert "UNSANDBOXED" in sandbox.warning()
-    results, outcomes = testing.grade(LESSON, class_of_five(), tmp_path, workers=2)
+    results, outcomes = testing.grade(LESSON, class_of_five(), tmp_path, workers=2, released=release, feedback=False)
     assert scores(results) == serial
     assert all("graded UNSANDBOXED" in " ".join(o.flags) for o in outcomes.values())

@@ -1,5 +1,7 @@
 """`make lab` serves the released notebooks, with their figures, nbgrader's JupyterLab extension and no news popup."""
 import json
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -15,7 +17,7 @@ def free_port():
 
 
 def fetch(url):
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(url, timeout=60) as response:
         return response.status, response.read()
 
 
@@ -24,15 +26,17 @@ def test_make_lab_serves_the_student_notebooks(tmp_path):
     args = (f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token} "
             f"--ServerApp.runtime_dir={tmp_path / 'runtime'}")
     lab = subprocess.Popen(["make", "--no-print-directory", "-o", ".venv/.installed", "lab", f"LAB_ARGS={args}"], cwd=REPO,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
+        deadline = time.monotonic() + 300  # a guard against a hang, however busy the machine
+        while True:
             try:
                 fetch(f"{base}/api/status?token={token}")
                 break
             except OSError:
                 assert lab.poll() is None, f"make lab exited early:\n{lab.stdout.read()}"
+                assert time.monotonic() < deadline, "make lab did not answer in 5 minutes"
                 time.sleep(0.5)
         for lesson in LESSONS:
             status, body = fetch(f"{base}/api/contents/{lesson}/{lesson}.ipynb?token={token}")
@@ -47,5 +51,9 @@ def test_make_lab_serves_the_student_notebooks(tmp_path):
         defaults = {key: value.get("default") for key, value in json.loads(body)["schema"]["properties"].items()}
         assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
     finally:
-        lab.terminate()
-        lab.wait(timeout=30)
+        os.killpg(lab.pid, signal.SIGTERM)  # make and the server it started
+        try:
+            lab.wait(timeout=120)  # a guard against a hang: a loaded machine may take a while to shut down
+        except subprocess.TimeoutExpired:
+            os.killpg(lab.pid, signal.SIGKILL)
+            raise

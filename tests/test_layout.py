@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from grader import cells, questions, release, submissions, testing
+from grader import cells, questions, submissions
 from lessons import (ASSIGNMENT_IDS, LESSONS, REPO, image_refs, png_size, release_path, released, secret_lines,
                      source, source_path)
 
@@ -48,8 +48,9 @@ def test_source_cells_are_well_formed(lesson):
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_release_is_regenerated_from_the_source(lesson, tmp_path):
-    fresh, committed = release.release(testing.scratch_course(tmp_path), lesson), REPO / "notebooks" / lesson
+def test_release_is_regenerated_from_the_source(lesson, released_course):
+    """`released_course` runs `release.release` on a scratch course, once: the grading tests then copy it."""
+    fresh, committed = released_course(lesson) / "release" / lesson, REPO / "notebooks" / lesson
     stale = "notebooks/{} is out of date with solutions/{}: run `make release` and commit the result"
     assert submissions.read(fresh / f"{lesson}.ipynb") == released(lesson), stale.format(lesson, lesson)
     fresh_files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())

@@ -49,3 +49,11 @@ def test_grading_folders_are_gitignored():
         assert course[name].startswith("grading/"), f"{name} should live under grading/"
     assert course.db_url == f"sqlite:///{REPO / 'grading' / 'gradebook.db'}"
     assert config.NbGrader.logfile == str(REPO / "grading" / "nbgrader.log")
+
+
+def test_tests_that_share_a_fixture_share_an_xdist_group(request):
+    """Grouped by node id (conftest.xdist_group), a test shares a worker with the tests whose costly fixture it
+    uses; a notebook's nbval cells run in one kernel, in order (of the tests collected with this one)."""
+    from conftest import GROUPS_WRONG
+
+    assert request.config.stash[GROUPS_WRONG] == [], "\n".join(request.config.stash[GROUPS_WRONG])

@@ -7,14 +7,15 @@ LESSON = "02_forward_pass"
 
 
 
-def test_hanging_and_crashing_submissions_are_contained(tmp_path):
+def test_hanging_and_crashing_submissions_are_contained(tmp_path, released_course):
     rel, src = released(LESSON), source(LESSON)
     answers = submissions.solution_answers(src)
     hang = "def neuron_sum(features, weights, bias):\n    while True:\n        pass"
     subs = {"hangs": submissions.with_answers(rel, {**answers, "neuron_sum": hang}),
             "crashes": submissions.with_answers(rel, {**answers, "softmax": "import os\nos._exit(1)"}),
             "fine": submissions.completed(rel, src)}
-    results, _ = testing.grade(LESSON, subs, tmp_path, limits=Limits(cell_timeout=20, notebook_timeout=120))
+    results, _ = testing.grade(LESSON, subs, tmp_path, limits=Limits(cell_timeout=20, notebook_timeout=120),
+                               released=released_course(LESSON))
     full = sum(submissions.test_cells(src).values())
     assert results["fine"].total == full
     # The endless loop times out in its own test cell; the kernel is interrupted and grading goes on.

@@ -123,8 +123,11 @@ def test_summary_names_each_mechanism(monkeypatch):
     monkeypatch.setattr(sandbox, "can_mount", lambda: True)
     monkeypatch.setattr(sandbox, "bwrap", lambda: "/usr/bin/bwrap")
     monkeypatch.setattr(sandbox, "gpu_visible", lambda: True)  # a GPU changes nothing under a memory cgroup
-    assert sandbox.summary(Limits()) == ("kernel limits: memory cgroup v1 6 GiB (tmpfs counted), disk tmpfs 512 MiB "
-                                         "for the scratch folder and /tmp, pids 256, CPU 960 s")
+    monkeypatch.setenv("GRADER_KERNELS", "cold")
+    assert sandbox.summary(Limits()) == ("kernels: bubblewrap; limits: memory cgroup v1 6 GiB (tmpfs counted), disk "
+                                         "tmpfs 512 MiB for the scratch folder and /tmp, pids 256, CPU 960 s")
+    monkeypatch.setattr(sandbox, "warm", lambda: True)
+    assert sandbox.summary(Limits()).startswith("kernels: forked warm from a fork server; limits: memory cgroup v1")
     monkeypatch.setattr(sandbox, "kernel_cgroups", lambda: None)
     monkeypatch.setattr(sandbox, "can_mount", lambda: False)
     line = sandbox.summary(Limits())

@@ -2,16 +2,16 @@
 import nbformat
 from nbgrader.api import Gradebook
 
-from grader import release, submissions, testing
+from grader import submissions, testing
 from lessons import released, source
 
 LESSON = "02_forward_pass"
 
 
-def test_stock_nbgrader_autograde_refuses_and_says_what_to_use(tmp_path):
+def test_stock_nbgrader_autograde_refuses_and_says_what_to_use(tmp_path, released_course):
     """`nbgrader autograde` (the Formgrader's button too) would grade on the public checks alone."""
     root = testing.scratch_course(tmp_path)
-    release.release(root, LESSON)
+    testing.copy_release(released_course(LESSON), root, LESSON)
     folder = root / "grading" / "submitted" / "alice" / LESSON
     folder.mkdir(parents=True)
     nbformat.write(submissions.completed(released(LESSON), source(LESSON)), str(folder / f"{LESSON}.ipynb"))
