@@ -44,6 +44,9 @@ CLIENT = Path(__file__).resolve().parent / "forkclient.py"
 PRELOAD = ("torch", "numpy", "matplotlib.pyplot", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel",
            "ipykernel.zmqshell", "ipykernel.debugger", "jupyter_client.session", "zmq", "tornado.ioloop",
            "matplotlib_inline.backend_inline")
+# Probes call students' code on "meta" tensors (a device and a shape, no data). PyTorch's first meta operation
+# with a Python number imports its reference operators and sympy, about 1 s: paid once here, not per kernel.
+WARM_UP = "x = torch.zeros(2, 2, device='meta'); (x @ x + 1).sum()"
 READY = b"ready\n"
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
@@ -137,6 +140,7 @@ def serve(path):
     """Import what kernels need, then fork a supervisor per connection until stdin closes."""
     for name in PRELOAD:
         __import__(name)
+    exec(WARM_UP, {"torch": sys.modules["torch"]})
     if threading.active_count() != 1:  # native pools may run (NumPy's OpenBLAS): they stop and restart at fork
         raise SystemExit("the fork server has Python threads after its imports; forking it would be unsafe")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -301,6 +305,8 @@ def _run_kernel(request):
     sys.path[:] = [request["cwd"], *(p for p in sys.path[1:] if p)]  # as `python -m` started in the workdir
     sys.path_importer_cache.clear()  # the server saw no /opt/grader: its finders must look again
     importlib.invalidate_caches()
+    if "numpy.random" in sys.modules:  # the server's warm-up imported it: a fresh seed, as a fresh process has
+        sys.modules["numpy.random"].seed()  # (Python's own random module reseeds itself at fork)
     argv = request["argv"]
     if argv[:2] != ["-m", "ipykernel_launcher"]:
         raise SystemExit(f"the fork server only starts ipykernel, not {argv[:2]}")

@@ -128,7 +128,9 @@ def _broken_setup(task):
 
 
 BREAKAGES = {"kernel-cannot-start": lambda task: replace(task, env={**task.env, "PYTHONHOME": "/nonexistent"}),
-             "broken-setup-cell": _broken_setup}
+             "broken-setup-cell": _broken_setup,
+             # the kernel starts, but neither the guard nor the probes' recorder can be imported
+             "guard-not-loaded": lambda task: replace(task, env={**task.env, "PYTHONPATH": "/nonexistent"})}
 
 
 @contextlib.contextmanager
