@@ -8,7 +8,8 @@ runs each kernel in its sandbox (forked warm from the fork server as root, else 
 per submission is measured the same way on a one-cell notebook that only imports torch, one submission at a
 time, for stock nbgrader and the course's grader with warm and with cold kernels, after one untimed
 submission on each side (so the fork server's start, a cost per grading run, is timed apart). Prints
-seconds, seconds per submission and the ratio, and checks that both sides gave every student the same score.
+seconds, seconds per submission and the ratio; fails unless the course's grader gave every submission its right
+score (what the solution, the blank notebook and each mutant should get), and counts where stock nbgrader did not.
 """
 import argparse
 import contextlib
@@ -36,12 +37,16 @@ FIXED = "00_import_torch"
 
 
 def class_of(lesson, count):
-    """``count`` submissions: solution, blank and mutants, cycled."""
+    """``count`` submissions (solution, blank and mutants, cycled) and each one's right score: full marks, 0, or
+    full marks less the points of the checks the mutant is known to fail."""
     rel, src = released(lesson), source(lesson)
-    answers = submissions.solution_answers(src)
-    kinds = [submissions.completed(rel, src), rel] + [
-        submissions.with_answers(rel, {**answers, m.cell: m.code}) for m in lesson_mutants(lesson)]
-    return {f"student{i:03d}": kinds[i % len(kinds)] for i in range(count)}
+    answers, points = submissions.solution_answers(src), submissions.test_cells(src)
+    full = sum(points.values())
+    kinds = [(submissions.completed(rel, src), full), (rel, 0)] + [
+        (submissions.with_answers(rel, {**answers, m.cell: m.code}), full - sum(points[c] for c in m.fails))
+        for m in lesson_mutants(lesson)]
+    chosen = {f"student{i:03d}": kinds[i % len(kinds)] for i in range(count)}
+    return {s: nb for s, (nb, _) in chosen.items()}, {s: right for s, (_, right) in chosen.items()}
 
 
 def import_only(solutions):
@@ -137,15 +142,14 @@ def fixed_costs(count):
 
 
 def both(solutions, lesson, students, workers):
-    """(stock seconds, course seconds, reference seconds, students whose scores differ), in a scratch folder."""
+    """(stock seconds, course seconds, reference seconds, stock scores, course scores), in a scratch folder."""
     work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
         stock_s, stock_scores = stock(work, solutions, lesson, students)
         ours_s, once, ours_scores = course(work, solutions, lesson, students, workers)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    differ = {s: (stock_scores[s], ours_scores[s]) for s in students if stock_scores[s] != ours_scores[s]}
-    return stock_s, ours_s, once, differ
+    return stock_s, ours_s, once, stock_scores, ours_scores
 
 
 def main():
@@ -173,41 +177,42 @@ def main():
     print("\n".join(fixed_lines), flush=True)
     if args.write:
         write("grading-fixed", fixed_lines)
-    rows, ratios, failed = [], [], False
+    rows, ratios, wrong = [], [], {}
     totals = [0.0, 0.0]
     for lesson in args.lessons:
-        students = class_of(lesson, args.submissions)
-        stock_s, ours_s, once, differ = both(REPO / "solutions", lesson, students, args.workers)
+        students, right = class_of(lesson, args.submissions)
+        stock_s, ours_s, once, stock_scores, ours_scores = both(REPO / "solutions", lesson, students, args.workers)
         totals = [totals[0] + stock_s, totals[1] + ours_s]
         ratios.append(stock_s / ours_s)
         n = len(students)
-        # Judged from data, a lesson's hidden checks exist only for the course's grader: stock nbgrader runs the
-        # public checks alone, so it may only ever give more points, never fewer.
-        judged = questions.path(REPO / "solutions", lesson).is_file()
-        missed = sum(1 for stock_score, ours in differ.values() if stock_score > ours) if judged else 0
+        # Stock nbgrader runs only a lesson's public checks (the hidden ones judge data in the course's grader):
+        # it may pass a wrong answer, or dock one mistake again in a later check that uses the student's function.
+        over = sum(stock_scores[s] > right[s] for s in students)
+        under = sum(stock_scores[s] < right[s] for s in students)
         rows.append([f"{lesson} ({n})", f"{stock_s:.1f}", f"{ours_s:.1f}", f"{stock_s / n:.2f}", f"{ours_s / n:.2f}",
-                     f"{stock_s / ours_s:.2f}x", f"{once:.1f}" if judged else "", str(missed) if judged else ""])
+                     f"{stock_s / ours_s:.2f}x", f"{once:.1f}", str(over), str(under)])
         print(rows[-1], flush=True)
-        if len(differ) > missed:
-            failed = True
-            print(f"{lesson}: scores DIFFER for {len(differ)}: {dict(list(differ.items())[:5])}")
+        wrong.update({f"{lesson} {s}": (ours_scores[s], right[s]) for s in students if ours_scores[s] != right[s]})
+    if wrong:
+        print(f"the course's grader gave {len(wrong)} wrong scores (given, right): {dict(list(wrong.items())[:5])}")
     n = args.submissions * len(args.lessons)
     if not n:
         return 0
     rows.append([f"all lessons ({n})", f"{totals[0]:.1f}", f"{totals[1]:.1f}", f"{totals[0] / n:.2f}",
-                     f"{totals[1] / n:.2f}", f"{totals[0] / totals[1]:.2f}x", "", ""])
+                     f"{totals[1] / n:.2f}", f"{totals[0] / totals[1]:.2f}x", "", "", ""])
     lines = [f"{machine()}; course grader {isolation}, {args.workers} workers; stock: `nbgrader autograde`, serial."
              + f" Per-lesson ratio: median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}x, max "
                f"{max(ratios):.2f}x)."
-             + (" Scores: identical on both sides, except where stock nbgrader, which sees only the public checks of a "
-                "lesson judged from data, gives points for a wrong answer." if not failed
-                else " Scores DIFFER: see the output."), ""] + table(
+             + (" The course's grader gave every submission its right score (full marks, 0, or full marks less "
+                "the points of the checks a mutant is known to fail)." if not wrong
+                else " The course's grader gave WRONG scores: see the output."), ""] + table(
         ["submissions", "stock s", "course s", "stock s/submission", "course s/submission", "ratio",
-         "course reference s (once per lesson)", "wrong answers stock passed"], rows)
+         "course reference s (once per lesson)", "stock above the right score", "stock below it"],
+        rows)
     print("\n".join(lines))
-    if args.write and not failed and set(args.lessons) == set(LESSONS):  # the table holds every lesson
+    if args.write and not wrong and set(args.lessons) == set(LESSONS):  # the table holds every lesson
         write("grading", lines)
-    return 1 if failed else 0
+    return 1 if wrong else 0
 
 
 if __name__ == "__main__":
