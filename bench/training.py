@@ -152,7 +152,7 @@ def epoch_gflop(images):
 LAB = {"batch": 250, "lr": 5e-3, "adam": {"fused": True}}  # the lab's recipe (lesson 07, "Train the real model")
 SIDES = {  # name -> loop, batch size, learning rate, Adam's options
     "per-item Dataset + DataLoader (PIL), the lab's recipe": {"loop": "dataloader", **LAB},
-    "course: the lab's train_epoch (batch 250, Adam 5e-3, fused)": {"loop": "lab", **LAB},
+    f"course: the lab's train_epoch (batch {LAB['batch']}, Adam {LAB['lr']:g}, fused)": {"loop": "lab", **LAB},
     "course, tuned: one shuffle per epoch, batch 500, lr 1e-2, fused Adam": {
         "loop": "shuffled", "batch": 500, "lr": 1e-2, "adam": {"fused": True}},
 }
