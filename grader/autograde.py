@@ -74,8 +74,10 @@ def tasks(course, assignment, limits=sandbox.Limits(), env=None, data_dirs=()):
 
 
 def reference_runner(course, assignment, limits, workers, scheduler):
-    """run id -> notebook  =>  run id -> Outcome: the reference's kernels, through the same pipeline."""
+    """run id -> notebook  =>  run id -> Outcome: the reference's kernels, through the same pipeline, up to the
+    last graded cell (an ungraded bonus after it, such as the lab's CNN, would only cost time)."""
     source, released, assignment_files, probes = _lesson(course, assignment)
+    source = cells.through_last_graded(source)
     env, data_dirs = kernel_settings()
     name = f"{assignment}.ipynb"
 

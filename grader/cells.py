@@ -1,4 +1,5 @@
 """What kind of cell this is, read from its nbgrader metadata: the one place the grader asks."""
+import copy
 
 
 def nbgrader_meta(cell):
@@ -28,6 +29,15 @@ def is_graded(cell):
 def student_added(cell):
     """A cell the student added (the grader marks it when it rebuilds the notebook)."""
     return bool(cell.get("metadata", {}).get("student_added"))
+
+
+def through_last_graded(nb):
+    """A copy of ``nb`` that ends with its last graded cell. What follows can change no score, so a run that only
+    records the data of the questions (the reference's) stops there; students' runs go to the end."""
+    last = max((i for i, c in enumerate(nb.cells) if is_graded(c)), default=-1)
+    out = copy.deepcopy(nb)
+    out.cells = out.cells[:last + 1]
+    return out
 
 
 def answers(nb):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grader.parsing import in_turn
+
 MAX_BYTES = 16 << 20  # one question's data, compressed or not
 MAX_ENTRIES = 256
 KINDS = {"result", "unchanged", "value", "claim", "error"}
@@ -60,12 +62,7 @@ def parse(data):
     if len(data) > MAX_BYTES:
         raise BadData(f"the recorded data is larger than {MAX_BYTES >> 20} MB")
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            total = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
-            if total > 4 * MAX_BYTES:
-                raise BadData("the recorded data unpacks to too many bytes")
-            header = json.loads(npz["__header__"].tobytes().decode())
-            arrays = {key: npz[key] for key in npz.files if key != "__header__"}
+        header, arrays = in_turn(_unpack, data)  # NumPy parses each array's header as Python syntax
     except BadData:
         raise
     except Exception as error:  # anything malformed: not an npz, a pickle, bad JSON
@@ -78,6 +75,16 @@ def parse(data):
         entry = _entry(raw, arrays)
         record.setdefault(entry.label, entry)
     return record
+
+
+def _unpack(data):
+    """(header, name -> array) of an .npz, never unpickling."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        total = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+        if total > 4 * MAX_BYTES:
+            raise BadData("the recorded data unpacks to too many bytes")
+        header = json.loads(npz["__header__"].tobytes().decode())
+        return header, {key: npz[key] for key in npz.files if key != "__header__"}
 
 
 def _entry(raw, arrays):

@@ -47,6 +47,8 @@ class Reference:
                        else "the kernel stopped before this question's checks" if problem == "no data was recorded"
                        else problem)
                 verdict = judge.Verdict(0, f"your code could not be checked: {why}")
+                if problem != "no data was recorded":  # written but unreadable: tampering, or the grader's fault
+                    outcome.flags.append(f"{question}: its recorded data could not be read ({problem})")
             else:
                 verdict = judge.verdict(top, record, self.expected[question], judging, self.mistakes[question])
             outcome.scores[question] = (verdict.points, top)

@@ -1,8 +1,8 @@
 """Read student code, outside the kernel, for things a course answer never needs and a cheat does."""
 import ast
-import threading
 
 from grader.cells import grade_id, is_answer, student_added
+from grader.parsing import in_turn
 
 # Attribute or name -> why an instructor should look at it.
 REACHES = {
@@ -33,28 +33,10 @@ def _root(node):
     return node.id if isinstance(node, ast.Name) else None
 
 
-# CPython 3.11 keeps the AST conversion's recursion depth per interpreter, not per thread: a parse in another
-# grading thread (ours, or the traceback module placing its carets) can make one fail with "AST constructor
-# recursion depth mismatch" (python/cpython#106905; seen on 3.11.7). Ours take turns, and one that still meets
-# another's parse is tried again.
-_PARSING = threading.Lock()
-TRIES = 3
-
-
-def _parse(code):
-    with _PARSING:
-        for attempt in range(TRIES):
-            try:
-                return ast.parse(code)
-            except SystemError:
-                if attempt == TRIES - 1:
-                    raise
-
-
 def findings(code):
     """Reasons this code deserves a look, in words; empty for ordinary answers."""
     try:
-        tree = _parse(code)
+        tree = in_turn(ast.parse, code)
     except SyntaxError:
         return []  # IPython magics or broken code: the kernel reports what is wrong
     found = [f"uses {name} ({why})" for name, why in REACHES.items() if name in _names(tree)]

@@ -120,9 +120,9 @@ def instructor_course(tmp_path_factory):
 
 MNIST_LESSON = "07_mnist_lab"
 # What runs the MNIST lab's notebook, and so reads MNIST, besides its nbval items: the fixtures that grade a
-# lesson, and the tests that run one themselves (Validate, the browser).
+# lesson, and the tests that run one themselves (Validate).
 GRADING_FIXTURES = {"graded", "graded_class", "references"}
-RUNS_THE_LESSON = {"test_validate_reports_every_check_a_blank_notebook_fails", "test_student_works_through_a_lesson"}
+RUNS_THE_LESSON = {"test_validate_reports_every_check_a_blank_notebook_fails"}
 
 
 def needs_mnist(item):
@@ -145,7 +145,7 @@ SHARED_BY_LESSON = {"graded", "graded_class", "references", "released_course"}
 # order; by default xdist puts the groups with the most tests first); the others keep their order.
 LONGEST = ["tests/test_bad_submissions.py", "tests/test_browser.py", "tests/test_grading_at_scale.py",
            "tests/test_validate.py", "lesson-07_mnist_lab", "instructor-course", "lesson-06_optimizers",
-           "tests/test_setup.py", "lesson-01_tensors", "tests/test_robustness.py", "tests/test_exchange.py",
+           "tests/test_setup.py", "lesson-01_tensors",
            "lesson-04_backprop_vs_autograd", "lesson-05_nn_module", "lesson-03_numpy_interop", "lesson-02_forward_pass",
            "tests/test_flood_memory.py"]
 

@@ -33,6 +33,14 @@ def test_the_students_answer_runs_in_the_instructors_notebook():
     assert notes == [] and flags == ["the test cell 'test_f' was edited; the instructor's version ran instead"]
 
 
+def test_a_reference_run_ends_with_the_last_graded_cell():
+    bonus = lesson()
+    bonus.cells += [new_markdown_cell("## Bonus"), new_code_cell("train_a_cnn()")]
+    assert [c.source for c in cells.through_last_graded(bonus).cells] == [c.source for c in RELEASED.cells]
+    assert len(bonus.cells) == 5, "the lesson itself keeps its bonus"
+    assert cells.through_last_graded(new_notebook(cells=[new_code_cell("x = 1")])).cells == []
+
+
 def test_added_cells_keep_their_place_and_lose_grading_metadata():
     submitted = lesson("def f(x):\n    return x * x")
     mine, forged = new_code_cell("print('mine')"), new_code_cell("x = 1", metadata=meta("test_g", grade=True, points=99))

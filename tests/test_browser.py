@@ -1,12 +1,15 @@
 """The student's and the instructor's JupyterLab, driven in a real browser (Playwright and Debian's chromium).
 
 Students: the student pack, installed in a fresh environment, shows no instructor tools; every lesson opens,
-its figures load, its first cells run, the first check fails with its hint on the blank answer, one answer
-typed in passes its public test, and nbgrader's Validate button passes a completed notebook (and fails the
-first lesson's blank one: each lesson's failure report is checked, without a browser, by test_validate.py).
+its figures load. In the first lesson, its first cells run, the first check fails with its hint on the blank
+answer, one answer typed in passes its public test, and nbgrader's Validate button fails the blank notebook and
+passes a completed one: these work the same in every lesson. Each lesson's failure report is checked without a
+browser by test_validate.py; that each completed lesson passes its checks, by nbval and by grading the
+solution; that the student environment declares what the lessons import, by test_student_pack.py.
 Instructors: after `make autograde`, the Formgrader lists the course's assignments and a submission's
 score. Screenshots of every step land in build/e2e-screenshots/<test>/ for a person to look at.
 """
+import csv
 import json
 import os
 import re
@@ -27,7 +30,7 @@ import student_env
 from course_copy import copy_course, make
 from grader import pack, submissions, testing
 from grader.feedback import question_names as feedback_names
-from lessons import LESSONS, REPO, image_refs, released, source
+from lessons import LESSONS, REPO, check_feedback_page, image_refs, png_size, released, source
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -37,7 +40,7 @@ WINDOWING = {"@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"}
 NO_NEWS = {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False}}
 TOKEN = "course-e2e-token"
 # Timeouts guard against hangs, however busy the machine: none of them is a speed check.
-VALIDATE_SECONDS = 600  # nbgrader runs the whole notebook; the MNIST lab trains two models
+VALIDATE_SECONDS = 600  # nbgrader runs the whole notebook
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the [test] extra has it)")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium: apt-get install chromium")
@@ -172,12 +175,12 @@ def student_pack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def student_lab(tmp_path_factory, student_pack):
-    """The student pack, served by JupyterLab, with a completed copy of every lesson beside the blank one."""
+    """The student pack, served by JupyterLab, with a completed copy of the first lesson beside its blank one."""
     home = tmp_path_factory.mktemp("student")
     root, python = student_pack
-    for lesson in LESSONS:
-        nbformat.write(submissions.completed(released(lesson), source(lesson)),
-                       str(root / "notebooks" / lesson / f"{lesson}_completed.ipynb"))
+    lesson = LESSONS[0]
+    nbformat.write(submissions.completed(released(lesson), source(lesson)),
+                   str(root / "notebooks" / lesson / f"{lesson}_completed.ipynb"))
     with jupyterlab(root / "notebooks", home, python) as url:  # no news settings: the pack turns news off
         yield url
 
@@ -223,10 +226,9 @@ def test_student_lab_shows_no_instructor_tools(student_lab, steps):
     assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_student_works_through_a_lesson(student_lab, steps, lesson):
-    page = steps.page
-    panel = open_notebook(page, student_lab, f"{lesson}/{lesson}.ipynb")
+def open_with_figures(page, url, lesson):
+    """Open the lesson's notebook; every figure its prose shows loads. Returns the notebook's panel."""
+    panel = open_notebook(page, url, f"{lesson}/{lesson}.ipynb")
     images = panel.locator(".jp-RenderedMarkdown img")
     expected = markdown_images(lesson)
     playwright.expect(images).to_have_count(expected, timeout=120_000)  # markdown renders after the panel appears
@@ -235,13 +237,26 @@ def test_student_works_through_a_lesson(student_lab, steps, lesson):
         page.wait_for_function("img => img.complete", arg=images.nth(i).element_handle())
         width = images.nth(i).evaluate("img => img.naturalWidth")
         assert width > 0, f"{lesson}: image {images.nth(i).get_attribute('src')} did not load"
+    return panel
+
+
+@pytest.mark.parametrize("lesson", LESSONS[1:])
+def test_every_lesson_opens_with_its_figures(student_lab, steps, lesson):
+    """What differs between lessons in the browser is their figures; running cells, checks and Validate work
+    the same in each, and are proven once, on the first lesson."""
+    open_with_figures(steps.page, student_lab, lesson)
     steps.shot("opened")
 
-    if lesson == LESSONS[0]:  # the button's failure report, once: test_validate.py checks each lesson's report
-        text = validate(page, panel, "failed")
-        assert "The following cell failed" in text, text
-        steps.shot("validate-blank-fails")
-        close_dialog(page)
+
+def test_student_works_through_the_first_lesson(student_lab, steps):
+    page, lesson = steps.page, LESSONS[0]
+    panel = open_with_figures(page, student_lab, lesson)
+    steps.shot("opened")
+
+    text = validate(page, panel, "failed")  # the button's failure report; test_validate.py checks each lesson's
+    assert "The following cell failed" in text, text
+    steps.shot("validate-blank-fails")
+    close_dialog(page)
 
     answer, code, test = first_exercise(lesson)
     cells = panel.locator(".jp-Cell")
@@ -369,9 +384,10 @@ def assignment_list(page):
 
 
 def test_exchange_round_trip_with_figures_in_the_fetched_feedback(tmp_path, monkeypatch, student_pack, steps):
-    """A student fetches and submits from the Assignments tab; the instructor collects, grades, writes and
-    releases feedback with the make targets; the student fetches it, and its page names every question and
-    shows its figures."""
+    """The whole nbgrader cycle through a real exchange, as people do it: a student (the pack's own
+    configuration, one environment variable) fetches and submits from the Assignments tab; the instructor
+    collects, grades, writes and releases feedback with the make targets; the student fetches it, and its page
+    names every question with its score and shows its figures; `make grades` exports the score."""
     page = steps.page
     exchange, home = tmp_path / "exchange", tmp_path / "student"
     exchange.mkdir()
@@ -391,6 +407,8 @@ def test_exchange_round_trip_with_figures_in_the_fetched_feedback(tmp_path, monk
         fetched = home / "work" / LESSON / f"{LESSON}.ipynb"
         page.locator("#fetched_assignments_list .list_item", has_text=LESSON).first.wait_for()
         assert fetched.is_file(), "Fetch should put the lesson in the student's folder"
+        refs = image_refs(submissions.read(fetched))
+        assert refs and all(png_size(fetched.parent / ref)[0] > 0 for ref in refs), "the release carries its figures"
         nbformat.write(submissions.completed(submissions.read(fetched), source(LESSON)), str(fetched))  # the work
         page.locator("#fetched_assignments_list .list_item", has_text=LESSON).get_by_role(
             "button", name="Submit", exact=True).first.click()
@@ -400,6 +418,8 @@ def test_exchange_round_trip_with_figures_in_the_fetched_feedback(tmp_path, monk
         testing.nbgrader(course, "collect", LESSON)
         for target in ("autograde", "feedback", "release-feedback"):
             make(course, target, assignment=LESSON)
+        report, = csv.DictReader(open(course / "grading" / "reports" / f"{LESSON}.csv"))
+        assert report["status"] == "ok" and not report["notes"], "the lesson's own figures are no extra files"
 
         page.reload()
         page.locator("#jp-MainMenu").wait_for()
@@ -408,6 +428,10 @@ def test_exchange_round_trip_with_figures_in_the_fetched_feedback(tmp_path, monk
         page.locator("#submitted_assignments_list a", has_text="view feedback").first.wait_for()
         steps.shot("feedback-fetched")
         feedback, = (home / "work" / LESSON / "feedback").glob(f"*/{LESSON}.html")
+        html = feedback.read_text()
+        assert "passed: right on every input the grader tried" in html and "BEGIN HIDDEN TESTS" not in html
+        points = submissions.test_cells(source(LESSON))
+        check_feedback_page(html, LESSON, {question: (top, top) for question, top in points.items()})
         page.goto(f"{url}/files/{feedback.relative_to(home / 'work').as_posix()}?token={TOKEN}")
         images = page.locator("img")
         assert images.count() >= len(image_refs(source(LESSON)))
@@ -415,9 +439,11 @@ def test_exchange_round_trip_with_figures_in_the_fetched_feedback(tmp_path, monk
             images.nth(i).scroll_into_view_if_needed()
             page.wait_for_function("img => img.complete", arg=images.nth(i).element_handle())
             assert images.nth(i).evaluate("img => img.naturalWidth") > 0, f"figure {i} did not load in the feedback"
-        text = page.locator("body").inner_text()
-        full = sum(submissions.test_cells(source(LESSON)).values())
+        text, full = page.locator("body").inner_text(), sum(points.values())
         for name in feedback_names(source(LESSON)).values():
             assert name in text, f"the feedback page should name {name!r}"
         assert f"Score: {full:g} / {full:g}" in text
         steps.shot("feedback-page")
+    make(course, "grades", assignment=LESSON)
+    rows = list(csv.DictReader(open(course / "grading" / "grades.csv")))
+    assert [(r["assignment"], float(r["score"]), float(r["max_score"])) for r in rows] == [(LESSON, full, full)]

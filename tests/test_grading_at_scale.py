@@ -64,12 +64,13 @@ def test_parallel_workers_match_a_serial_run_and_a_failing_worker_costs_only_its
     assert {k: v for k, v in scores(results).items() if k != "unlucky"} == serial
 
 
-def test_dask_cluster_matches_a_serial_run(serial, release, tmp_path):
+def test_a_dask_cluster_into_postgresql_matches_a_serial_run(serial, tmp_path, postgres):
+    """The large class's setup: kernels on a Dask cluster's workers, the gradebook in PostgreSQL."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   local_directory=str(tmp_path / "dask")) as cluster:
-        results, outcomes = testing.grade(LESSON, class_of_five(), tmp_path / "course",
-                                          scheduler=cluster.scheduler_address, released=release, feedback=False)
+        results, _ = testing.grade(LESSON, class_of_five(), tmp_path / "course", db_url=postgres,
+                                   scheduler=cluster.scheduler_address, feedback=False)
         workers = len(cluster.workers)
     assert workers == 2
     assert scores(results) == serial
@@ -102,11 +103,6 @@ def postgres():
         subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
         shutil.rmtree(data, ignore_errors=True)
-
-
-def test_postgresql_gradebook_matches_sqlite(serial, tmp_path, postgres):
-    results, _ = testing.grade(LESSON, class_of_five(), tmp_path / "course", db_url=postgres, feedback=False)
-    assert scores(results) == serial
 
 
 def test_without_bubblewrap_grading_still_works_and_says_so(serial, release, tmp_path, monkeypatch):

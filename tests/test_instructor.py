@@ -2,7 +2,7 @@
 
 The copy is the session's `instructor_course` (tests/conftest.py: released, three submissions graded and their
 feedback written by the make targets), which the browser's Formgrader tests serve too. A student fetching
-released feedback is covered by test_exchange.py.
+released feedback, through the exchange, is covered by test_browser.py.
 """
 import csv
 

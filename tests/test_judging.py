@@ -1,4 +1,5 @@
 """Answers as data, on tiny inputs and no kernel: recording, reading untrusted data, judging."""
+import ast
 import io
 import json
 import os
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from grader import judge, probedata
+from grader import judge, probedata, run
+from grader import reference as reference_mod
 from grader.recorder import Recorder, probe
 
 def npz(header, **arrays):
@@ -46,6 +48,22 @@ def test_tensors_values_and_errors_survive_the_file_format():
     assert (record["todo"].kind, record["todo"].type) == ("error", "NotImplementedError")
     assert record["exits"].type == "SystemExit", "a student's sys.exit must not stop the probe"
     assert record["missing"].type == "NameError"
+
+
+def test_data_spoiled_by_another_threads_parse_is_read_again(monkeypatch):
+    """NumPy reads each array's header with ast.literal_eval, which another grading thread's parse can spoil
+    (grader/parsing.py): the data are read again, not called damaged."""
+    real, spoiled = ast.literal_eval, []
+
+    def racing(text):
+        if not spoiled:
+            spoiled.append(text)
+            raise SystemError("AST constructor recursion depth mismatch (before=2, after=40)")
+        return real(text)
+
+    monkeypatch.setattr(ast, "literal_eval", racing)
+    record = recorded(lambda rec: rec.call("double", "double", torch.arange(3.0)))
+    assert spoiled and record["double"].array.tolist() == [0.0, 2.0, 4.0]
 
 
 def test_a_probe_that_fails_records_what_it_had(tmp_path):
@@ -155,6 +173,16 @@ def test_a_known_mistake_is_named_only_when_all_its_data_match():
     twin = judge.Mistake("also", "a different story", halved)
     ambiguous = judge.verdict(3, halved, expected, SPEC, [mistake, twin])
     assert ambiguous.mistake is None and "elements differ" in ambiguous.message
+
+
+def test_unreadable_data_cost_the_question_and_ask_a_person_to_look():
+    """Data written but unreadable come from tampering or from the grader itself: never a quiet 0."""
+    ref = reference_mod.Reference({"q": SPEC}, {"q": reference()}, {"q": []})
+    for data, flagged in [(b"not an npz", True), (None, False)]:  # nothing written: the cell's error says why
+        outcome = ref.judge(run.Outcome("s", "a", probe_data={"q": data}), {"q": 2})
+        assert outcome.scores == {"q": (0, 2)}
+        assert outcome.flags == (["q: its recorded data could not be read (the recorded data is damaged "
+                                  "(ValueError))"] if flagged else []), outcome.flags
 
 
 def test_claims_and_dicts_say_which_part_is_wrong():

@@ -1,10 +1,19 @@
-"""`make student-pack`: what students receive holds no solution, no hidden test and no grader code."""
+"""`make student-pack`: what students receive holds no solution, no hidden test and no grader code, and
+declares every library the lessons and the course package import."""
+import ast
+import importlib.metadata
 import os
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
-from lessons import LESSONS, REPO, secret_lines
+from IPython.core.inputtransformer2 import TransformerManager
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from grader import submissions
+from lessons import LESSONS, REPO, released, secret_lines, source
 
 
 def test_student_pack_has_the_course_and_no_answers(tmp_path):
@@ -55,6 +64,11 @@ def test_student_route_installs_the_course_and_nothing_of_the_instructor(tmp_pat
     assert f"torch=={pack.tested_torch().split('==')[1]}" in requires, requires
     assert not [r for r in requires if r.split("<")[0].split(">")[0].split("=")[0] in
                 ("pytest", "playwright", "distributed", "psycopg", "nbval", "pyyaml", "nh3")], requires
+    needed = lesson_imports() - set(sys.stdlib_module_names) - {"course"}
+    declared = closure(requires)
+    providers = importlib.metadata.packages_distributions()
+    undeclared = sorted(m for m in needed if not {canonicalize_name(d) for d in providers.get(m, [m])} & declared)
+    assert needed >= {"torch", "numpy"} and not undeclared, f"the pack does not declare what provides {undeclared}"
     config = {p.relative_to(tmp_path / "venv").as_posix() for p in installed}
     assert {"etc/jupyter/nbgrader_config.py", "etc/jupyter/labconfig/page_config.json",
             "share/jupyter/lab/settings/overrides.json"} <= config, config
@@ -75,3 +89,30 @@ def test_student_make_lab_installs_the_tested_torch_and_hides_the_exchange_tab_w
     plan = subprocess.run(["make", "-n", "lab", f"NBGRADER_EXCHANGE={tmp_path / 'exchange'}"],
                           cwd=tmp_path / "pack", env=env, capture_output=True, text=True, check=True).stdout
     assert "labextension enable" in plan and "labextension disable" not in plan, plan
+
+
+def lesson_imports():
+    """Top-level modules imported by the completed lessons and by the `course` package."""
+    sources = [TransformerManager().transform_cell(c.source) for lesson in LESSONS
+               for c in submissions.completed(released(lesson), source(lesson)).cells if c.cell_type == "code"]
+    sources += [p.read_text() for p in (REPO / "course").glob("*.py")]
+    found = set()
+    for node in (n for text in sources for n in ast.walk(ast.parse(text))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def closure(requirements):
+    """The distributions ``requirements`` install, with theirs (as found in this environment)."""
+    seen, todo = set(), list(requirements)
+    while todo:
+        requirement = Requirement(todo.pop())
+        name = canonicalize_name(requirement.name)
+        if name in seen or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
+            continue
+        seen.add(name)
+        todo += importlib.metadata.requires(requirement.name) or []
+    return seen

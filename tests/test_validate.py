@@ -1,6 +1,6 @@
-"""nbgrader's Validate (the button students press) on a blank notebook. That Validate passes a completed one
-is proven where students press it, in their own JupyterLab (tests/test_browser.py); nbval proves the same
-code passes its checks in the course's environment."""
+"""nbgrader's Validate (the button students press) on a blank notebook. That the button passes a completed one
+is proven where students press it, in their own JupyterLab (tests/test_browser.py, on the first lesson); that
+every completed lesson passes its checks, by nbval and by grading the solution (tests/test_grading.py)."""
 import nbformat
 import pytest
 
