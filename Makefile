@@ -104,7 +104,7 @@ student-pack: $(VENV)/.installed
 
 # Benchmarks, never part of `make test`: both sides of each ratio in one run; tables land in docs/benchmarks.md.
 # Pick some with BENCH="training cnn" (seconds to minutes); grading takes about 40 min and suite about 16 on 2 cores.
-BENCH ?= training cnn grading suite
+BENCH ?= training cnn feedback grading suite
 bench: $(VENV)/.installed
 	for b in $(BENCH); do $(BIN)/python bench/$$b.py --write || exit 1; done
 

@@ -44,6 +44,13 @@ def canaries(lesson):
     return lesson_mutants(lesson)[::8]
 
 
+def scores_losing(lesson, lost):
+    """grade id -> (score, max score) of a submission to ``lesson`` that loses exactly the test cells ``lost``:
+    what test_grading proves a submission earns when graded alone (the solution loses none, a blank notebook
+    every one, a mutant those it fails)."""
+    return {cell: (0 if cell in lost else top, top) for cell, top in submissions.test_cells(source(lesson)).items()}
+
+
 def judged_mutant(reference, mutant, points):
     """(questions lost, messages) for a mutant, judged from the data its reference run recorded."""
     lost, messages = [], []

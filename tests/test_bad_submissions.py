@@ -22,24 +22,30 @@ from dataclasses import replace
 
 from grader import autograde, reference, run, submissions, testing
 from grader.sandbox import Limits, confined, mechanisms
-from lessons import REPO, lesson_mutants, released, secret_lines, source
+from lessons import REPO, lesson_mutants, released, scores_losing, secret_lines, source
 from test_sanitize import Elements
 
 LESSON = "02_forward_pass"
 CORPUS = yaml.safe_load((REPO / "tests" / "bad_submissions" / f"{LESSON}.yml").read_text())
-# Short enough to keep the corpus quick, long enough for a good cell on a busy 2-core machine. The disk quota
-# (512 MiB, the default) is larger than a kernel's own memory, so a filler's files must count as memory too.
+# The cell time limit: short, as the endless loops and the fork bomb run until it, and long enough for the
+# floods and the memory bomb to reach their limits (16 MiB of output, 4 GiB) on a busy 2-core machine; they did
+# not within 12 s with three test workers at once. The disk quota (512 MiB, the default) is larger than a
+# kernel's own memory, so a filler's files must count as memory too.
 LIMITS = Limits(cell_timeout=20, notebook_timeout=150, memory=4 << 30, disk=512 << 20, output=2 << 20,
                 output_limit=16 << 20)
 pytestmark = pytest.mark.skipif(not confined(), reason="needs a sandbox: apt-get install bubblewrap (or grade as root)")
 
 
+PARTIAL = next(m for m in lesson_mutants(LESSON) if m.id == "softmax_without_dim")
+
+
 def good_submissions():
+    """Submissions whose grades alone test_grading proves: the solution (full marks), the blank notebook (none)
+    and one with a known mistake (PARTIAL, a mutant: it loses exactly the points of its test cells)."""
     rel, src = released(LESSON), source(LESSON)
     answers = submissions.solution_answers(src)
-    wrong = "def softmax(x):\n    return torch.exp(x) / torch.exp(x).sum()"
     return {"good-solution": submissions.completed(rel, src), "good-blank": rel,
-            "good-partial": submissions.with_answers(rel, {**answers, "softmax": wrong})}
+            "good-partial": submissions.with_answers(rel, {**answers, PARTIAL.cell: PARTIAL.code})}
 
 
 def apply_edit(nb, edit):
@@ -112,11 +118,9 @@ def graded(tmp_path_factory, released_course):
     except OSError:
         connection = None
     listener.close()
-    alone, _ = testing.grade(LESSON, good_submissions(), tmp_path_factory.mktemp("clean"), limits=LIMITS,
-                             released=release, feedback=False)  # scores only
     report = {row["student"]: row for row in csv.DictReader(open(work / "grading" / "reports" / f"{LESSON}.csv"))}
     values["WORK"], values["FREE_DISK"] = work, free
-    return results, outcomes, alone, values, connection, report
+    return results, outcomes, values, connection, report
 
 
 def _broken_setup(task):
@@ -179,15 +183,15 @@ def test_corpus_is_large_and_unique():
 
 
 def test_good_submissions_are_untouched_by_bad_ones(graded):
-    results, outcomes, alone, _, _, _ = graded
-    for student, result in alone.items():
-        assert results[student].scores == result.scores, student
+    results, outcomes, _, _, _ = graded
+    every = submissions.test_cells(source(LESSON))
+    for student, lost in {"good-solution": [], "good-blank": every, "good-partial": PARTIAL.fails}.items():
+        assert results[student].scores == scores_losing(LESSON, lost), student
         assert not outcomes[student].flags, outcomes[student].flags
-    assert results["good-solution"].total == 12 and results["good-blank"].total == 0
 
 
 def test_nothing_escaped_the_sandbox(graded):
-    _, _, _, values, connection, _ = graded
+    _, _, values, connection, _ = graded
     assert connection is None, "a submission reached a socket outside its sandbox"
     assert not values["OUTSIDE"].exists(), "a submission wrote outside its folder"
     assert not (REPO / ".venv" / "pwned.txt").exists() and not (REPO.parent / "pwned.txt").exists()
@@ -195,7 +199,7 @@ def test_nothing_escaped_the_sandbox(graded):
 
 @pytest.mark.parametrize("entry", CORPUS, ids=[e["id"] for e in CORPUS])
 def test_bad_submission_outcome(graded, entry):
-    results, outcomes, _, _, _, report = graded
+    results, outcomes, _, _, report = graded
     student = f"bad-{entry['id']}"
     missing = set(entry.get("needs", [])) - mechanisms()
     if missing:
@@ -224,7 +228,7 @@ def test_a_kernel_writes_no_more_than_its_quota_and_never_on_the_host_disk(grade
     than the quota (a tmpfs shared by both), and the host's free disk does not move while they run."""
     if "disk quota" not in mechanisms():
         pytest.skip("the scratch folder has a quota only when grading as root")
-    _, _, _, values, _, _ = graded
+    _, _, values, _, _ = graded
     for student in ("bad-fills-scratch-folder", "bad-fills-tmp"):
         written, = printed(values, student, r"wrote (\d+) bytes")
         assert LIMITS.disk - (16 << 20) <= written <= LIMITS.disk, f"{student} wrote {written >> 20} MiB"
@@ -238,7 +242,7 @@ def test_files_in_tmpfs_count_as_the_kernels_memory(graded):
     """A kernel that fills /tmp, then allocates until it is stopped, gets less memory by what its files hold."""
     if "memory cgroup" not in mechanisms():
         pytest.skip("a memory cgroup needs root")
-    _, _, _, values, _, _ = graded
+    _, _, values, _, _ = graded
     files, = printed(values, "bad-tmpfs-holds-memory", r"tmpfs (\d+) bytes")
     held = printed(values, "bad-tmpfs-holds-memory", r"memory (\d+) bytes")
     assert files > LIMITS.disk // 2 and held, (files, held)
@@ -249,7 +253,7 @@ def test_nothing_the_kernel_can_reach_holds_a_judge_or_an_expected_value(graded)
     """A submission dumps what it can reach in its kernel (history, code objects, linecache, the grader's
     objects, every file it can read near it) into its outputs: no judging line, no solution or mutant
     line and no expected value reaches its autograded notebook or its feedback."""
-    results, _, _, values, _, _ = graded
+    results, _, values, _, _ = graded
     student = "bad-dumps-everything-reachable"
     notebook = values["WORK"] / "grading" / "autograded" / student / LESSON / f"{LESSON}.ipynb"
     shown = notebook.read_text() + results[student].feedback_text
@@ -274,7 +278,7 @@ def test_outputs_that_could_run_script_are_sanitized(graded):
     its autograded notebook, nothing a page renders as markup (markdown cells, outputs other than text and
     errors) holds a script, a handler, JavaScript or SVG; its code may (it is shown as code), and its
     printed text stays, escaped in its feedback, where no element carries a handler or a script of its."""
-    results, _, _, values, _, _ = graded
+    results, _, values, _, _ = graded
     student = "bad-outputs-run-script"
     nb = nbformat.read(str(values["WORK"] / "grading" / "autograded" / student / LESSON / f"{LESSON}.ipynb"),
                        as_version=4)

@@ -67,7 +67,8 @@ def jupyterlab(root, home, python=sys.executable, settings=WINDOWING):
     server = subprocess.Popen(
         [str(python), "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True",
-         f"--LabApp.user_settings_dir={home / 'settings'}", f"--LabApp.workspaces_dir={home / 'workspaces'}"],
+         f"--LabApp.user_settings_dir={home / 'settings'}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
+         "--LabApp.expose_app_in_browser=True"],  # window.jupyterapp: open a notebook without reloading the app
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -111,11 +112,15 @@ class Steps:
         self.page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"))
 
 
+def shots_of(test):
+    return SHOTS / re.sub(r"[^\w.-]+", "_", test.name)
+
+
 @pytest.fixture
 def steps(browser, request):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(120_000)
-    recorder = Steps(page, SHOTS / re.sub(r"[^\w.-]+", "_", request.node.name))
+    recorder = Steps(page, shots_of(request.node))
     yield recorder
     if getattr(request.node, "call_failed", True):  # set by conftest.pytest_runtest_makereport
         recorder.shot("failed")
@@ -226,9 +231,8 @@ def test_student_lab_shows_no_instructor_tools(student_lab, steps):
     assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
 
 
-def open_with_figures(page, url, lesson):
-    """Open the lesson's notebook; every figure its prose shows loads. Returns the notebook's panel."""
-    panel = open_notebook(page, url, f"{lesson}/{lesson}.ipynb")
+def figures_load(page, panel, lesson):
+    """Every figure the lesson's prose shows loads in its open notebook ``panel``."""
     images = panel.locator(".jp-RenderedMarkdown img")
     expected = markdown_images(lesson)
     playwright.expect(images).to_have_count(expected, timeout=120_000)  # markdown renders after the panel appears
@@ -237,20 +241,40 @@ def open_with_figures(page, url, lesson):
         page.wait_for_function("img => img.complete", arg=images.nth(i).element_handle())
         width = images.nth(i).evaluate("img => img.naturalWidth")
         assert width > 0, f"{lesson}: image {images.nth(i).get_attribute('src')} did not load"
-    return panel
+
+
+@pytest.fixture(scope="module")
+def one_lab_page(browser, student_lab):
+    """One page of the student's JupyterLab, loaded once, in which lesson after lesson is opened in a new tab,
+    as from the file browser."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(120_000)
+    page.goto(f"{student_lab}/lab?reset&token={TOKEN}")
+    page.locator("#jp-MainMenu").wait_for()
+    yield page
+    page.close()
 
 
 @pytest.mark.parametrize("lesson", LESSONS[1:])
-def test_every_lesson_opens_with_its_figures(student_lab, steps, lesson):
+def test_every_lesson_opens_with_its_figures(one_lab_page, lesson, request):
     """What differs between lessons in the browser is their figures; running cells, checks and Validate work
-    the same in each, and are proven once, on the first lesson."""
-    open_with_figures(steps.page, student_lab, lesson)
-    steps.shot("opened")
+    the same in each, and are proven once, on the first lesson (whose kernel proves the lessons' kernel starts)."""
+    page = one_lab_page
+    steps = Steps(page, shots_of(request.node))
+    opened = page.evaluate("async path => (await window.jupyterapp.commands.execute('docmanager:open', {path})).id",
+                           f"{lesson}/{lesson}.ipynb")
+    panel = page.locator(f"[id='{opened}'].jp-NotebookPanel")
+    panel.locator(".jp-Cell").first.wait_for()
+    try:
+        figures_load(page, panel, lesson)
+    finally:
+        steps.shot("opened")
 
 
 def test_student_works_through_the_first_lesson(student_lab, steps):
     page, lesson = steps.page, LESSONS[0]
-    panel = open_with_figures(page, student_lab, lesson)
+    panel = open_notebook(page, student_lab, f"{lesson}/{lesson}.ipynb")
+    figures_load(page, panel, lesson)
     steps.shot("opened")
 
     text = validate(page, panel, "failed")  # the button's failure report; test_validate.py checks each lesson's

@@ -42,3 +42,32 @@ def test_every_question_of_a_lesson_has_its_own_name(lesson):
     names = question_names(source(lesson))
     assert len(set(names.values())) == len(names), names
     assert all(name != key and "point" not in name for key, name in names.items()), names
+
+
+def test_every_figure_on_a_feedback_page_has_alt_text():
+    """FeedbackExporter skips HTMLExporter's page-wide parse, which gave images without alt text a placeholder:
+    a figure the code drew is described instead, and alt text it was given is kept."""
+    from pathlib import Path
+
+    import nbgrader
+    from bs4 import BeautifulSoup
+    from nbformat.v4 import new_output
+    from traitlets.config import Config
+
+    from grader.feedback import FIGURE, TEMPLATE_DIRS, FeedbackExporter
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    drew = new_code_cell("plt.plot([1, 2])", outputs=[new_output("display_data", data={"image/png": png})])
+    told = new_code_cell("show()", outputs=[new_output("display_data", data={"image/png": png},
+                                                       metadata={"image/png": {"alt": "The loss falls"}})])
+    test = graded("test_x", 2)
+    test.metadata.nbgrader["score"] = 1  # as nbgrader's GetGrades leaves it
+    nb = new_notebook(cells=[new_markdown_cell("![Two tensors](data:image/png;base64," + png + ")"), drew, told, test])
+    bootstrap = Path(nbgrader.__file__).parent / "server_extensions/formgrader/static/node_modules/bootstrap/dist/css"
+    config = Config({"FeedbackExporter": {"extra_template_basedirs": TEMPLATE_DIRS, "extra_template_paths": [str(bootstrap)],
+                                          "template_name": "course_feedback", "template_file": "feedback.html.j2"}})
+    page, _ = FeedbackExporter(config=config).from_notebook_node(nb, resources={
+        "nbgrader": {"notebook": "lesson", "score": 1, "max_score": 2, "late_penalty": 0}, "questions": {}})
+    alts = [img.get("alt") for img in BeautifulSoup(page, "html.parser").find_all("img")]
+    assert alts == ["Two tensors", FIGURE, "The loss falls"], alts
+    assert "Score: 1 / 2" in page and "highlight hl-ipython3" in page  # the course's template, code highlighted

@@ -1,4 +1,5 @@
-"""`make autograde` at scale: parallel workers, a Dask cluster and PostgreSQL give exactly a serial run's grades.
+"""`make autograde` at scale: parallel workers, a Dask cluster and PostgreSQL give each submission exactly the
+grades it earns alone (which test_grading proves).
 
 Scores only: each run copies the session's release of the lesson (but PostgreSQL's) and writes no feedback.
 """
@@ -13,16 +14,17 @@ from pathlib import Path
 import pytest
 
 from grader import run, sandbox, submissions, testing
-from lessons import lesson_mutants, released, source
+from lessons import lesson_mutants, released, scores_losing, source
 
 LESSON = "02_forward_pass"
+MUTANTS = lesson_mutants(LESSON)[:3]
 
 
 def class_of_five():
     rel, src = released(LESSON), source(LESSON)
     answers = submissions.solution_answers(src)
     subs = {"solution": submissions.completed(rel, src), "blank": rel}
-    for mutant in lesson_mutants(LESSON)[:3]:
+    for mutant in MUTANTS:
         subs[mutant.id] = submissions.with_answers(rel, {**answers, mutant.cell: mutant.code})
     return subs
 
@@ -37,17 +39,19 @@ def release(released_course):
 
 
 @pytest.fixture(scope="module")
-def serial(tmp_path_factory, release):
-    results, _ = testing.grade(LESSON, class_of_five(), tmp_path_factory.mktemp("serial"), workers=1, released=release,
-                               feedback=False)
-    assert len({r.total for r in results.values()}) > 2, "the class should have varied scores"
-    return scores(results)
+def deserved():
+    """student -> the scores each of the class earns alone: the solution full marks, the blank notebook none, a
+    mutant all but the points of the cells it fails."""
+    lost = {"solution": [], "blank": submissions.test_cells(source(LESSON)), **{m.id: m.fails for m in MUTANTS}}
+    expected = {student: scores_losing(LESSON, cells) for student, cells in lost.items()}
+    assert len({sum(s for s, _ in cells.values()) for cells in expected.values()}) > 2, "the class should have varied scores"
+    return expected
 
 
-def test_parallel_workers_match_a_serial_run_and_a_failing_worker_costs_only_its_submission(
-        serial, release, tmp_path, monkeypatch):
-    """Three workers grade the class and one more solution, whose worker fails: the class gets the serial run's
-    grades, and the lost submission 0 with the reason flagged for review."""
+def test_parallel_workers_give_each_its_grade_and_a_failing_worker_costs_only_its_submission(
+        deserved, release, tmp_path, monkeypatch):
+    """Three workers grade the class and one more solution, whose worker fails: the class gets the grades it
+    deserves, and the lost submission 0 with the reason flagged for review."""
     grade = run.grade
 
     def flaky(task):
@@ -61,10 +65,10 @@ def test_parallel_workers_match_a_serial_run_and_a_failing_worker_costs_only_its
                                       released=release, feedback=False)
     assert outcomes["unlucky"].flags == ["grader error: MemoryError: worker lost"]
     assert results["unlucky"].total == 0
-    assert {k: v for k, v in scores(results).items() if k != "unlucky"} == serial
+    assert {k: v for k, v in scores(results).items() if k != "unlucky"} == deserved
 
 
-def test_a_dask_cluster_into_postgresql_matches_a_serial_run(serial, tmp_path, postgres):
+def test_a_dask_cluster_into_postgresql_gives_each_its_grade(deserved, tmp_path, postgres):
     """The large class's setup: kernels on a Dask cluster's workers, the gradebook in PostgreSQL."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -73,7 +77,7 @@ def test_a_dask_cluster_into_postgresql_matches_a_serial_run(serial, tmp_path, p
                                    scheduler=cluster.scheduler_address, feedback=False)
         workers = len(cluster.workers)
     assert workers == 2
-    assert scores(results) == serial
+    assert scores(results) == deserved
 
 
 def _postgres_bin():
@@ -105,10 +109,10 @@ def postgres():
         shutil.rmtree(data, ignore_errors=True)
 
 
-def test_without_bubblewrap_grading_still_works_and_says_so(serial, release, tmp_path, monkeypatch):
+def test_without_bubblewrap_grading_still_works_and_says_so(deserved, release, tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox, "bwrap", lambda: None)
     monkeypatch.setenv("GRADER_KERNELS", "cold")  # as where the fork server cannot run (not root)
     assert "UNSANDBOXED" in sandbox.warning()
     results, outcomes = testing.grade(LESSON, class_of_five(), tmp_path, workers=2, released=release, feedback=False)
-    assert scores(results) == serial
+    assert scores(results) == deserved
     assert all("graded UNSANDBOXED" in " ".join(o.flags) for o in outcomes.values())

@@ -8,12 +8,24 @@ from grader import submissions, testing
 from lessons import LESSONS, released, source
 
 
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory):
+    """lesson -> what `nbgrader validate` printed for its blank notebook: every lesson in one nbgrader run,
+    as `nbgrader validate a.ipynb b.ipynb` validates each file in turn (one start-up, not seven), its log
+    naming each before its report."""
+    folder = tmp_path_factory.mktemp("validate")
+    for lesson in LESSONS:
+        nbformat.write(released(lesson), str(folder / f"{lesson}.ipynb"))
+    out = testing.nbgrader(folder, "validate", *(f"{lesson}.ipynb" for lesson in LESSONS), check=False,
+                           merged=True).stdout
+    parts = out.split("[ValidateApp | INFO] Validating '")[1:]
+    return {part.split("'", 1)[0].rsplit("/", 1)[-1].removesuffix(".ipynb"): part for part in parts}
+
+
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_validate_reports_every_check_a_blank_notebook_fails(lesson, tmp_path):
-    blank = tmp_path / "blank.ipynb"
-    nbformat.write(released(lesson), str(blank))
+def test_validate_reports_every_check_a_blank_notebook_fails(lesson, validated):
     cells = len(submissions.test_cells(source(lesson)))
-    out = testing.nbgrader(tmp_path, "validate", blank.name, check=False).stdout
+    out = validated[lesson]
     assert f"VALIDATION FAILED ON {cells} CELL(S)" in out, out[-2000:]
     errors = [block.split("\n\n")[0] for block in out.split("The error was:\n\n")[1:]]
     failed_checks = [error for error in errors if error.lstrip().startswith("Check failed:")]
