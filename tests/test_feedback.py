@@ -1,8 +1,13 @@
-"""grader.feedback's question names, on tiny notebooks and on every lesson: no kernel, no nbgrader run."""
-import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+"""grader.feedback's question names and page, on tiny notebooks and on every lesson: no kernel, no nbgrader run."""
+from pathlib import Path
 
-from grader.feedback import question_names
+import nbgrader
+import pytest
+from bs4 import BeautifulSoup
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from traitlets.config import Config
+
+from grader.feedback import FIGURE, TEMPLATE_DIRS, FeedbackExporter, question_names
 from lessons import LESSONS, source
 
 
@@ -47,15 +52,6 @@ def test_every_question_of_a_lesson_has_its_own_name(lesson):
 def test_every_figure_on_a_feedback_page_has_alt_text():
     """FeedbackExporter skips HTMLExporter's page-wide parse, which gave images without alt text a placeholder:
     a figure the code drew is described instead, and alt text it was given is kept."""
-    from pathlib import Path
-
-    import nbgrader
-    from bs4 import BeautifulSoup
-    from nbformat.v4 import new_output
-    from traitlets.config import Config
-
-    from grader.feedback import FIGURE, TEMPLATE_DIRS, FeedbackExporter
-
     png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
     drew = new_code_cell("plt.plot([1, 2])", outputs=[new_output("display_data", data={"image/png": png})])
     told = new_code_cell("show()", outputs=[new_output("display_data", data={"image/png": png},
@@ -64,8 +60,9 @@ def test_every_figure_on_a_feedback_page_has_alt_text():
     test.metadata.nbgrader["score"] = 1  # as nbgrader's GetGrades leaves it
     nb = new_notebook(cells=[new_markdown_cell("![Two tensors](data:image/png;base64," + png + ")"), drew, told, test])
     bootstrap = Path(nbgrader.__file__).parent / "server_extensions/formgrader/static/node_modules/bootstrap/dist/css"
-    config = Config({"FeedbackExporter": {"extra_template_basedirs": TEMPLATE_DIRS, "extra_template_paths": [str(bootstrap)],
-                                          "template_name": "course_feedback", "template_file": "feedback.html.j2"}})
+    config = Config({"FeedbackExporter": {
+        "extra_template_basedirs": TEMPLATE_DIRS, "extra_template_paths": [str(bootstrap)],  # as nbgrader sets them
+        "template_name": "course_feedback", "template_file": "feedback.html.j2"}})
     page, _ = FeedbackExporter(config=config).from_notebook_node(nb, resources={
         "nbgrader": {"notebook": "lesson", "score": 1, "max_score": 2, "late_penalty": 0}, "questions": {}})
     alts = [img.get("alt") for img in BeautifulSoup(page, "html.parser").find_all("img")]
