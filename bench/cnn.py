@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from course import mnist  # noqa: E402
+from course.progress import progress  # noqa: E402
 from report import machine, spread, table, write  # noqa: E402
 
 
@@ -98,12 +99,14 @@ def main():
     n = len(data["train_images"])
     target = args.target or (99.0 if n == 60_000 else 98.0)
     runs = {name: [] for name in RECIPES}
-    for seed in range(args.repeats):
-        for name, recipe in RECIPES.items():
-            runs[name].append(time_to(target, recipe, data, seed, args.device))
-            seconds, epochs, final = runs[name][-1]
-            print(f"seed {seed}  {name}: {target} % " + (f"after {seconds:.2f} s ({epochs} epochs)" if seconds
-                  else "not reached") + f", final {final:.2f} %", flush=True)
+    with progress(total=args.repeats * len(RECIPES), desc="training runs", unit="run") as bar:  # between timed runs
+        for seed in range(args.repeats):
+            for name, recipe in RECIPES.items():
+                runs[name].append(time_to(target, recipe, data, seed, args.device))
+                seconds, epochs, final = runs[name][-1]
+                bar.write(f"seed {seed}  {name}: {target} % " + (f"after {seconds:.2f} s ({epochs} epochs)" if seconds
+                          else "not reached") + f", final {final:.2f} %")
+                bar.update()
     rows = []
     for name, results in runs.items():
         hit = [r for r in results if r[0] is not None]

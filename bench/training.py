@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from course import mnist  # noqa: E402
+from course.progress import progress  # noqa: E402
 from report import machine, spread, table, write  # noqa: E402
 
 LAYERS = (784, 128, 64, 10)
@@ -167,10 +168,13 @@ def main():
     data = mnist.load()
     n = len(data["train_images"])
     runs = {name: [] for name in SIDES}
-    for seed in range(args.repeats):  # sides interleaved, so a slow spell hits all of them
-        for name, side in SIDES.items():
-            runs[name].append(train(side, data, seed, args.epochs))
-            print(f"seed {seed}  {name}: {runs[name][-1][0]:.3f} s/epoch, {runs[name][-1][1]:.2f} %", flush=True)
+    # sides interleaved, so a slow spell hits all of them; the bar moves between timed runs, never inside one
+    with progress(total=args.repeats * len(SIDES), desc="training runs", unit="run") as bar:
+        for seed in range(args.repeats):
+            for name, side in SIDES.items():
+                runs[name].append(train(side, data, seed, args.epochs))
+                bar.write(f"seed {seed}  {name}: {runs[name][-1][0]:.3f} s/epoch, {runs[name][-1][1]:.2f} %")
+                bar.update()
     floor = epoch_gflop(PER_60K) / matmul_gflops()
     batches = sorted({side["batch"] for side in SIDES.values()})
     alone = {b: matmuls_seconds(b, n) * PER_60K / n for b in batches}

@@ -1,1 +1,1 @@
-"""Code the course notebooks import: device choice, MNIST data, and the checks their tests use."""
+"""Code the course notebooks import: device choice, MNIST data, progress bars, and the checks their tests use."""

@@ -26,6 +26,7 @@ class Judging:
     check_dtype: bool = False
     rtol: float = None
     atol: float = None
+    credit_each: str = None  # a label prefix: the points are shared among the entries it starts (a quiz's items)
 
 
 @dataclass(frozen=True)
@@ -204,10 +205,19 @@ def verdict(points, record, reference, judging, mistakes=()):
     found = differences(record, reference, judging)
     if not found:
         return Verdict(points, "passed: right on every input the grader tried")
+    items = [label for label in reference if judging.credit_each and label.startswith(judging.credit_each)]
+    if items and all(label in items for label, _ in found):  # only items are wrong: credit for the right ones
+        right = len(items) - len(found)
+        earned, said = points * right / len(items), f"{right} of {len(items)} right"
+    else:
+        earned, said = 0, ""
     matched = {m.hint: m for m in mistakes if same(record, m.record, judging)}
     if len(matched) == 1:  # two known mistakes with the same data but different hints: the evidence can't tell
         mistake = next(iter(matched.values()))
-        return Verdict(0, f"{found[0][0].replace(UNCHANGED, '')}: {mistake.hint}", mistake.id)
+        return Verdict(earned, (f"{said}; " if said else "") + f"{found[0][0].replace(UNCHANGED, '')}: {mistake.hint}",
+                       mistake.id)
+    if said:  # each wrong item, with what to know about it
+        return Verdict(earned, f"{said}; " + "; ".join(message for _, message in found))
     label, message = found[0]
     raised = label in record and record[label].kind == "error"  # the rest likely raised too
     more = f" (and {len(found) - 1} more check{'s' if len(found) > 2 else ''} differ)" if len(found) > 1 and not raised else ""

@@ -9,6 +9,7 @@ from pathlib import Path
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec
 
+from course import progress
 from grader import forkserver, messages, sandbox
 
 
@@ -21,6 +22,7 @@ def kernel_env(workdir, limits, extra, guard_dir):
         "PYTHONPATH": sandbox.GUARD_DIR if sandbox.confined() else str(guard_dir),
         "OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads),
         "JUPYTER_RUNTIME_DIR": str(Path(workdir) / ".runtime"), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        progress.ENV_VAR: "off",  # no progress bars in anyone's feedback
     }
     env.update(extra)
     return env

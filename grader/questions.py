@@ -26,10 +26,11 @@ class Question:
     check_dtype: bool = False
     rtol: float = None
     atol: float = None
+    credit_each: str = None  # see judge.Judging
 
     def judging(self):
         return Judging(self.grade_id, dict(self.shape_hints), dict(self.error_hints), dict(self.label_hints),
-                       self.check_dtype, self.rtol, self.atol)
+                       self.check_dtype, self.rtol, self.atol, self.credit_each)
 
     def probe_source(self):
         """The probe as code for the kernel: the function alone, self-contained (torch, np, math are given)."""

@@ -79,11 +79,24 @@ def exercises(source):
     return out
 
 
+def _bound_inside(statement):
+    """Names a statement binds for its own use: loop and comprehension variables, ``except ... as``, ``with
+    ... as``, lambda parameters. A student pasting the snippet supplies none of them."""
+    names = {n.arg for n in ast.walk(statement) if isinstance(n, ast.arg)}
+    names |= {n.name for n in ast.walk(statement) if isinstance(n, ast.ExceptHandler) and n.name}
+    for node in ast.walk(statement):
+        for target in ([node.target] if isinstance(node, (ast.For, ast.comprehension)) else
+                       [i.optional_vars for i in node.items if i.optional_vars] if isinstance(node, ast.With) else []):
+            names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
 def _inputs_and_results(tree):
     """(names holding the example's inputs, expressions it shows) of a snippet with no definitions."""
     assigned, inputs, results = set(), [], []
     for statement in tree.body:
         loads = [n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+        assigned |= _bound_inside(statement)
         for name in loads:
             if name not in assigned and name not in MODULES and not hasattr(builtins, name) and name not in inputs:
                 inputs.append(name)  # free: the example's input
@@ -101,9 +114,17 @@ def _inputs_and_results(tree):
     return inputs, results
 
 
-def _as_function(name, params, tree, inputs, result):
+def _binding(inputs, params):
+    """input -> parameter: by name when every input is named like a parameter, else in order; None if neither."""
+    if set(inputs) <= set(params):
+        return {i: i for i in inputs}
+    return dict(zip(inputs, params)) if len(inputs) == len(params) else None
+
+
+def _as_function(name, params, tree, binding, result):
     """The snippet as ``def name(params)``: its inputs bound to the parameters, returning ``result``."""
-    body = [f"    {i} = {p}" for i, p in zip(inputs, params)]
+    body = [f"    {i} = {p}" for i, p in binding.items() if i != p]
+    inputs = set(binding)
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and all(isinstance(t, ast.Name) and t.id in inputs for t in statement.targets):
             continue  # the example's own input values
@@ -133,13 +154,14 @@ def candidates(source, released):
             if defined or params is None:
                 continue
             inputs, results = _inputs_and_results(tree)
-            if not inputs or len(inputs) != len(params):
+            binding = _binding(inputs, params) if inputs else None
+            if binding is None:
                 continue
             for result in results:
                 names = {n.id for n in ast.walk(result) if isinstance(n, ast.Name)}
                 if not names - MODULES:
                     continue
-                function = _as_function(name, params, tree, inputs, result)
+                function = _as_function(name, params, tree, binding, result)
                 if resemblance(function.split("\n", 1)[1], solution) >= RESEMBLANCE:
                     out.append(Candidate(cell, function, f"{ast.unparse(result)[:60]} in {where}"))
     return list({(c.cell, c.code): c for c in out}.values())

@@ -52,15 +52,18 @@ def scores_losing(lesson, lost):
 
 
 def judged_mutant(reference, mutant, points):
-    """(questions lost, messages) for a mutant, judged from the data its reference run recorded."""
-    lost, messages = [], []
+    """(questions lost, messages, points earned on each lost one) for a mutant, judged from the data its
+    reference run recorded."""
+    lost, messages, earned = [], [], {}
     for question, known in reference.mistakes.items():
         mine = next((m for m in known if m.id == mutant.id), None)
         if mine is not None:
             lost.append(question)
-            messages.append(judge.verdict(points[question], mine.record, reference.expected[question],
-                                          reference.judging[question], known).message)
-    return sorted(lost), messages
+            verdict = judge.verdict(points[question], mine.record, reference.expected[question],
+                                    reference.judging[question], known)
+            messages.append(verdict.message)
+            earned[question] = verdict.points
+    return sorted(lost), messages, earned
 
 
 def grading_lines(lesson):

@@ -1,10 +1,12 @@
 """Tests that test the tests: every lesson graded through the course's grader.
 
 A blank notebook scores 0, the solution full marks, and each known mistake (mutant) loses
-exactly the points of the test cells it should fail, with feedback that names the mistake. A mutant's
+exactly the points of the test cells it should fail (less what it keeps of a quiz), with feedback that
+names the mistake. A mutant's
 data come from the reference run (a trusted kernel) and are judged directly; a few canary mutants still
 go through the whole pipeline and must agree.
 """
+import re
 from collections import Counter
 
 import pytest
@@ -41,16 +43,24 @@ def test_corrupt_submission_scores_zero_and_spares_the_others(graded, lesson):
 
 
 def mutant_outcome(references, lesson, mutant):
-    """(test cells lost, the text the student reads) for a mutant, its reference data judged."""
-    lost, messages = judged_mutant(references(lesson), mutant, submissions.test_cells(source(lesson)))
-    return lost, "\n".join(messages)
+    """(test cells lost, the text the student reads, points earned on those cells) for a mutant, its
+    reference data judged."""
+    lost, messages, earned = judged_mutant(references(lesson), mutant, submissions.test_cells(source(lesson)))
+    return lost, "\n".join(messages), earned
+
+
+def caught_exactly(mutant, outcome):
+    lost, text, earned = outcome
+    return (lost == sorted(mutant.fails) and mutant.feedback in text
+            and earned == {cell: mutant.earns(cell) for cell in mutant.fails})
 
 
 @pytest.mark.parametrize("lesson,mutant", MUTANTS, ids=[f"{lesson}-{m.id}" for lesson, m in MUTANTS])
 def test_mutant_loses_exactly_its_points(references, lesson, mutant):
-    lost, text = mutant_outcome(references, lesson, mutant)
+    lost, text, earned = mutant_outcome(references, lesson, mutant)
     assert lost == sorted(mutant.fails), (
         f"{mutant.id} ({mutant.why}) should fail {sorted(mutant.fails)} but failed {lost}")
+    assert earned == {cell: mutant.earns(cell) for cell in mutant.fails}, f"{mutant.id} earns {earned} on those"
     assert mutant.feedback in text, f"the feedback for {mutant.id} should say {mutant.feedback!r}, not {text!r}"
 
 
@@ -61,9 +71,9 @@ def test_canary_mutants_agree_with_their_judged_data(graded, references, lesson)
     results, points = graded(lesson), submissions.test_cells(source(lesson))
     for mutant in canaries(lesson):
         result = results[f"mutant-{mutant.id}"]
-        lost, messages = judged_mutant(references(lesson), mutant, points)
+        lost, messages, earned = judged_mutant(references(lesson), mutant, points)
         assert result.lost() == lost == sorted(mutant.fails), mutant.id
-        assert result.total == max_points(lesson) - sum(points[c] for c in lost)
+        assert result.total == max_points(lesson) - sum(points[c] - earned[c] for c in lost)
         for message in messages:
             assert message in result.feedback_text, f"{mutant.id}: the feedback should say {message!r}"
 
@@ -83,6 +93,15 @@ def test_feedback_shows_no_hidden_tests(graded, lesson):
         assert "BEGIN HIDDEN TESTS" not in text
 
 
+@pytest.mark.parametrize("lesson", ["07_mnist_lab"])
+def test_graded_runs_draw_no_progress_bars(graded, lesson):
+    """The lab trains under progress bars; a graded run switches them off, so no feedback shows one."""
+    text = graded(lesson)["solution"].feedback_text
+    assert "epoch 10  loss" in text, "the training cell's own lines should be in the feedback"
+    bars = re.findall(r".{0,30}\d+%\|.{0,40}|.{0,30}(?:epoch|batch|it)/s.{0,10}", text)
+    assert not bars, f"the feedback shows progress bars: {bars[:3]}"
+
+
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_mutants_cover_every_test_cell(lesson, record_property):
     mutants = lesson_mutants(lesson)
@@ -99,7 +118,7 @@ def test_mutants_cover_every_test_cell(lesson, record_property):
 def test_mutation_score(references, lesson, record_property):
     mutants = lesson_mutants(lesson)
     outcomes = {m.id: mutant_outcome(references, lesson, m) for m in mutants}
-    exact = [m for m in mutants if outcomes[m.id][0] == sorted(m.fails) and m.feedback in outcomes[m.id][1]]
+    exact = [m for m in mutants if caught_exactly(m, outcomes[m.id])]
     record_property("mutation report", f"{lesson}: mutation score {len(exact)}/{len(mutants)} "
                                        f"({100 * len(exact) // max(1, len(mutants))}%) caught exactly, with their hint")
     assert len(exact) == len(mutants)

@@ -231,3 +231,23 @@ def test_numbers_inside_values_are_compared_within_the_tolerance():
     far = recorded(lambda rec: rec.record("stats", {"mean": 0.2, "shape": (2, 3)}, kind="value"))
     assert judge.verdict(1, close, want, SPEC).points == 1
     assert judge.verdict(1, far, want, SPEC).message == "stats: mean is not right"
+
+
+def test_a_quiz_earns_its_points_item_by_item():
+    spec = judge.Judging("q", label_hints={"prediction 2": "a Python float becomes float32"}, credit_each="prediction ")
+
+    def answers(*dtypes, well_formed=True):
+        return recorded(lambda rec: [rec.claim("a list of four predictions", well_formed)]
+                        + [rec.record(f"prediction {n}", d, kind="value") for n, d in enumerate(dtypes, start=1)])
+
+    right = answers("int64", "float32", "float32", "float64")
+    one_off = answers("int64", "float64", "float32", "float64")
+    assert judge.verdict(2, right, right, spec).points == 2
+    verdict = judge.verdict(2, one_off, right, spec)
+    assert verdict.points == 1.5
+    assert verdict.message == ("3 of 4 right; prediction 2: got 'float64', which is not right: "
+                               "a Python float becomes float32")
+    mistake = judge.Mistake("float64", "PyTorch's default float is float32", one_off.copy())
+    assert (judge.verdict(2, one_off, right, spec, [mistake]).points,
+            judge.verdict(2, one_off, right, spec, [mistake]).mistake) == (1.5, "float64")
+    assert judge.verdict(2, answers("int64", "float32", "float32", "float64", well_formed=False), right, spec).points == 0

@@ -14,12 +14,18 @@ GOOD = """- id: no_bias
 def load(tmp_path, text):
     path = tmp_path / "m.yml"
     path.write_text(text)
-    return mutants.load(path, {"neuron_sum"}, {"test_neuron_sum"})
+    return mutants.load(path, {"neuron_sum"}, {"test_neuron_sum": 2, "test_softmax": 3})
 
 
 def test_a_valid_file_loads(tmp_path):
     [m] = load(tmp_path, GOOD)
     assert (m.id, m.cell, m.fails) == ("no_bias", "neuron_sum", ("test_neuron_sum",))
+    assert m.earns("test_neuron_sum") == 0
+
+
+def test_a_mistake_can_keep_part_of_a_quiz(tmp_path):
+    [m] = load(tmp_path, GOOD + "  keeps: {test_neuron_sum: 1.5}\n")
+    assert m.earns("test_neuron_sum") == 1.5
 
 
 @pytest.mark.parametrize("text,message", [
@@ -28,6 +34,8 @@ def test_a_valid_file_loads(tmp_path):
     (GOOD.replace("cell: neuron_sum", "cell: softmax"), "'softmax' is not an answer cell; choose from"),
     (GOOD.replace("[test_neuron_sum]", "[test_nope]"), "fails must list test cells from"),
     (GOOD.replace("[test_neuron_sum]", "[]"), "fails must list test cells from"),
+    (GOOD + "  keeps: {test_softmax: 1}\n", "keeps maps a test cell it fails"),
+    (GOOD + "  keeps: {test_neuron_sum: 2}\n", "less than the cell's points"),
 ])
 def test_errors_name_the_mutant_and_the_fix(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):

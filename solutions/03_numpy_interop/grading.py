@@ -102,13 +102,13 @@ def probe_percentile_clip(rec):
 
 def probe_predicted_dtypes(rec):
     expressions = [
-        "torch.from_numpy(np.zeros(3))",
-        "torch.tensor([1, 2, 3])",
-        "torch.tensor([1, 2, 3]) / 2",
-        "torch.tensor(np.float64(1.5))",
-        "torch.ones(3) * np.float64(2.0)",
-        "torch.ones(3) + torch.from_numpy(np.ones(3))",
-        "torch.ones(3) + torch.tensor(1.0, dtype=torch.float64)",
+        "torch.from_numpy(np.linspace(0, 1, 5))",
+        "torch.tensor([[1, 2], [3, 4]])",
+        "torch.arange(4) / 4",
+        "torch.tensor(np.float32(1.5))",
+        "torch.zeros(2, dtype=torch.float16) + np.float64(1.0)",
+        "torch.ones(3).sum() + torch.from_numpy(np.ones(3))",
+        "torch.ones(3) * torch.from_numpy(np.ones(3)).sum()",
         "torch.tensor([1, 2], dtype=torch.int32) * 2.5",
     ]
     predicted = rec.get("predicted_dtypes")
@@ -138,13 +138,14 @@ QUESTIONS = [
         **NUMPY_HINTS,
         "Quantiles must be in the range": "np.quantile takes fractions from 0 to 1; np.percentile takes "
                                           "percentages from 0 to 100"}),
-    Question("test_predicted_dtypes", probe_predicted_dtypes, label_hints={f"prediction {n}, ": why for n, why in enumerate([
-        "NumPy's default float is float64, and from_numpy keeps the dtype",
-        "Python ints become int64",
-        "true division / always gives floating point: the default float, float32",
-        "a NumPy float64 scalar is data: torch.tensor keeps its float64",
-        "a number (here a NumPy scalar) doesn't raise a tensor's precision",
-        "a float64 tensor with dimensions promotes float32 to float64",
-        "a 0-d tensor counts as a number: it doesn't raise the precision",
-        "integers times a float give the default float, float32"], start=1)}),
+    Question("test_predicted_dtypes", probe_predicted_dtypes, credit_each="prediction ", label_hints={
+        f"prediction {n}, ": why for n, why in enumerate([
+            "NumPy's default float is float64, and from_numpy keeps the dtype",
+            "Python ints become int64",
+            "true division / always gives floating point: the default float, float32",
+            "a NumPy scalar is data: torch.tensor keeps its dtype, here float32",
+            "a number (here a NumPy float64) doesn't raise a tensor's precision, not even float16's",
+            "the float64 tensor has dimensions, so it promotes; the 0-d sum counts as a number",
+            "the float64 sum is 0-d: it counts as a number and doesn't raise the precision",
+            "integers times a float give the default float, float32"], start=1)}),
 ]

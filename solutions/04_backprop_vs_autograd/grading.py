@@ -196,6 +196,21 @@ def probe_fit_line(rec):
                 rec.record(f"b from {label}", result[1])
 
 
+def probe_cross_entropy_backward(rec):
+    for device in rec.devices():
+        for n, classes, seed in [(4, 3, 900), (9, 10, 910)]:
+            logits = 2 * rec.randn(n, classes, seed=seed, device=device)
+            targets = torch.randint(classes, (n,), generator=torch.Generator().manual_seed(seed + 1)).to(device)
+            rec.call(f"cross_entropy_backward on {n} examples of {classes} classes ({device})", "cross_entropy_backward",
+                     logits, targets, forbid=("backward", "grad"))
+        rec.call(f"cross_entropy_backward of large logits ({device})", "cross_entropy_backward",
+                 torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 800.0, 1.0]], device=device),
+                 torch.tensor([1, 1], device=device))
+    # "meta" tensors have a device and a shape but no data: a one-hot built on the CPU fails on them.
+    rec.call("cross_entropy_backward on tensors of another device (meta)", "cross_entropy_backward",
+             rec.randn(3, 4, seed=920).to("meta"), torch.tensor([0, 3, 1]).to("meta"))
+
+
 QUESTIONS = [
     Question("test_scalar_gradients", probe_scalar_gradients),
     Question("test_compare_gradients", probe_compare_gradients, rtol=1e-6, atol=1e-12),
@@ -210,4 +225,7 @@ QUESTIONS = [
         "leaf Variable that requires grad": "update w and b inside `with torch.no_grad():`",
         "NoneType": "w.grad is None: `w = w - lr * w.grad` replaced your leaf with a new tensor that gets no .grad; "
                     "update in place (w -= lr * w.grad) inside torch.no_grad()"}),
+    Question("test_cross_entropy_backward", probe_cross_entropy_backward, error_hints={
+        "must match the size": "F.one_hot(targets) makes only as many columns as the largest target + 1: pass the "
+                               "number of classes, F.one_hot(targets, logits.shape[1])"}),
 ]
