@@ -49,6 +49,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._spec = KernelSpec(
             argv=[os.path.abspath(sys.executable), "-m", "ipykernel_launcher", "-f", "{connection_file}",
                   "--IPKernelApp.exec_lines=['import grader_guard', 'del grader_guard']",
+                  "--IPKernelApp.outstream_class=grader_streams.BoundedOutStream",  # floods sent in small messages
                   # the guard runs before any student code; history off: nothing of a run outlives it
                   "--HistoryManager.enabled=False"],
             display_name="Python 3 (sandboxed grader)", language="python", interrupt_mode="message")

@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 GUARD = HERE / "guard.py"
 # What every kernel imports from the grader, by the name it has there: the guard and the probes' recorder.
-KERNEL_MODULES = {"grader_guard.py": GUARD, "grader_recorder.py": HERE / "recorder.py"}
+KERNEL_MODULES = {"grader_guard.py": GUARD, "grader_recorder.py": HERE / "recorder.py",
+                  "grader_streams.py": HERE / "streams.py"}
 GUARD_DIR = "/opt/grader"  # where they appear inside the sandbox
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SCRATCH_TMP = ".tmp"  # in a scratch folder with a quota: the folder the sandbox shows as /tmp

@@ -3,6 +3,7 @@
 Each bad submission gets the score it deserves and a note or review flag that says why; the grading
 run completes; and the good submissions in the same run get exactly the grades they get alone.
 """
+import atexit
 import contextlib
 import copy
 import csv
@@ -19,9 +20,10 @@ import pytest
 import yaml
 
 from dataclasses import replace
+from pathlib import Path
 
 from grader import autograde, reference, run, submissions, testing
-from grader.sandbox import Limits, confined, mechanisms
+from grader.sandbox import KERNEL_MODULES, Limits, confined, mechanisms
 from lessons import REPO, lesson_mutants, released, scores_losing, secret_lines, source
 from test_sanitize import Elements
 
@@ -131,10 +133,19 @@ def _broken_setup(task):
     return replace(task, source=nb)
 
 
+def _guard_not_loaded(task):
+    """The kernel starts (its print streams are there), but the guard and the probes' recorder cannot be
+    imported, as on a machine where those files failed to install."""
+    folder = Path(tempfile.mkdtemp(prefix="kernel-modules-"))
+    atexit.register(shutil.rmtree, folder, True)
+    folder.chmod(0o755)  # a warm kernel runs as a user of its own
+    shutil.copy(KERNEL_MODULES["grader_streams.py"], folder / "grader_streams.py")
+    return replace(task, env={**task.env, "PYTHONPATH": str(folder)}, data_dirs=(*task.data_dirs, str(folder)))
+
+
 BREAKAGES = {"kernel-cannot-start": lambda task: replace(task, env={**task.env, "PYTHONHOME": "/nonexistent"}),
              "broken-setup-cell": _broken_setup,
-             # the kernel starts, but neither the guard nor the probes' recorder can be imported
-             "guard-not-loaded": lambda task: replace(task, env={**task.env, "PYTHONPATH": "/nonexistent"})}
+             "guard-not-loaded": _guard_not_loaded}
 
 
 @contextlib.contextmanager

@@ -92,7 +92,8 @@ def test_two_kernels_side_by_side_are_confined_and_blind_to_each_other(start, tm
         # the instructor's repository beyond course/, the other kernel's folder, the fork servers' folders
         assert not any(seen["sees"].values()), seen["sees"]
         assert not seen["reaches_the_host"]
-        assert seen["modules"] == ["grader_guard"]  # the guard, and nothing of the grader's own package
+        # the guard and the kernel's print streams, and nothing of the grader's own package
+        assert seen["modules"] == ["grader_guard", "grader_streams"]
     assert reports[0]["random"] != reports[1]["random"]  # NumPy's global generator is not the server's copy
 
 

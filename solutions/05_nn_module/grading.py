@@ -10,7 +10,9 @@ then given known weights: every parameter gets seeded values chosen by its name,
 which ``__init__`` created the layers. ConvNet's probe replaces its ``features`` and ``classifier`` with
 known stand-ins, so its data depend on ConvNet's own code only, not on Exercises 3 and 6.
 """
-import torch  # noqa: F401 (in the kernel, probes are given torch, np and math)
+import math  # noqa: F401 (in the kernel, probes are given torch, np and math)
+
+import torch  # noqa: F401
 
 from grader.questions import Question
 
@@ -143,6 +145,52 @@ CONV_SHAPES = {(n, 16, 8, 8): "pool after the second convolution too: 16×8×8 �
 CONV_SHAPES.update({(n, 16, 9, 9): "pool after the second convolution too" for n in (2, 3, 5)})
 CONV_SHAPES.update({(n, 8, 9, 9): "add the second convolution block: conv2, ReLU, pool" for n in (2, 3, 5)})
 
+def probe_init_kaiming(rec):
+    from torch import nn
+
+    def scale(weight):  # which usual standard deviation the weights have, told apart on these layers' sizes
+        fan_out, fan_in = weight.shape
+        usual = {"√(2 / fan_in), Kaiming's": 2 / fan_in, "√(1 / fan_in)": 1 / fan_in, "√(2 / fan_out)": 2 / fan_out,
+                 "√(2 / (fan_in + fan_out)), Xavier's": 2 / (fan_in + fan_out),
+                 "1 / √(3 fan_in), PyTorch's default": 1 / (3 * fan_in)}
+        std = weight.std().item()
+        name = min(usual, key=lambda k: abs(math.log(std / usual[k] ** 0.5)))
+        return name if abs(std / usual[name] ** 0.5 - 1) < 0.05 else "none of the usual ones"
+
+    init = rec.get("init_kaiming")
+    if init is None:
+        return
+    single = nn.Linear(100, 300)
+    nested = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Linear(64, 512), nn.BatchNorm1d(512), nn.ReLU(),
+                           nn.Sequential(nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 64, bias=False)))
+    for name, model, layers, others in [
+            ("a single nn.Linear(100, 300)", single, {"the layer": single}, {}),
+            ("a Sequential with a conv, BatchNorm and a nested Sequential", nested,
+             {"model[1]": nested[1], "model[4][0] (nested)": nested[4][0], "model[4][2] (nested, no bias)": nested[4][2]},
+             {"the Conv2d": nested[0], "the BatchNorm1d": nested[2]})]:
+        params = list(model.parameters())
+        before = {k: [t.clone() for t in m.state_dict().values()] for k, m in others.items()}
+        returned = []
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(750)  # the same weights on every run
+            rec.call(f"init_kaiming({name})", lambda: returned.append(init(model)))  # records whether it raised
+        if not returned:
+            continue
+        rec.claim(f"init_kaiming({name}) returns the model it was given", returned[0] is model)
+        rec.claim(f"init_kaiming({name}) keeps the parameter tensors (initializes them in place)",
+                  all(a is b for a, b in zip(params, model.parameters())))
+        for label, layer in layers.items():
+            w = layer.weight.detach()
+            rec.record(f"in {name}, {label}: the standard deviation of the weights", scale(w), kind="value")
+            rec.claim(f"in {name}, {label}: the weights are normal (about 4.6 % beyond two standard deviations)",
+                      0.03 < ((w - w.mean()).abs() > 2 * w.std()).float().mean().item() < 0.065)
+            if layer.bias is not None:
+                rec.claim(f"in {name}, {label}: the bias is all zeros", not layer.bias.detach().any().item())
+        for label, module in others.items():
+            rec.claim(f"in {name}, {label} is left as it was", all(
+                torch.equal(a, b) for a, b in zip(before[label], module.state_dict().values())))
+
+
 QUESTIONS = [
     Question("test_simple_model", probe_simple_model, error_hints=MODULE_HINTS),
     Question("test_simple_sequential", probe_simple_sequential),
@@ -157,4 +205,7 @@ QUESTIONS = [
         "Expected all tensors to be on the same device": "forward creates a tensor on the CPU: create it on x.device",
         "Cannot copy out of meta tensor": "forward copies into a tensor made on the CPU: create it on x.device",
         **MODULE_HINTS}),
+    Question("test_init_kaiming", probe_init_kaiming, error_hints={
+        "'NoneType' object has no attribute": "a layer built with bias=False has no bias (None): check "
+                                              "`if module.bias is not None` before zeroing it"}),
 ]
