@@ -73,10 +73,11 @@ def lab_epoch(model, images, labels, optimizer, batch_size, generator):
 
 
 def shuffled_epoch(model, images, labels, optimizer, batch_size, generator):
-    """Fewer steps per epoch: shuffle the whole tensor once, then each batch is a contiguous view."""
+    """Fewer steps per epoch: shuffle the whole tensor once, then each batch is a contiguous view.
+    ``index_select`` gathers rows 2-3x faster than ``images[order]`` on a CPU (same result)."""
     model.train()
     order = torch.randperm(len(images), generator=generator)
-    images, labels = images[order], labels[order]
+    images, labels = images.index_select(0, order), labels.index_select(0, order)
     for start in range(0, len(images), batch_size):
         optimizer.zero_grad(set_to_none=True)
         F.cross_entropy(model(images[start:start + batch_size]), labels[start:start + batch_size]).backward()
@@ -154,8 +155,8 @@ LAB = {"batch": 250, "lr": 5e-3, "adam": {"fused": True}}  # the lab's recipe (l
 SIDES = {  # name -> loop, batch size, learning rate, Adam's options
     "per-item Dataset + DataLoader (PIL), the lab's recipe": {"loop": "dataloader", **LAB},
     f"course: the lab's train_epoch (batch {LAB['batch']}, Adam {LAB['lr']:g}, fused)": {"loop": "lab", **LAB},
-    "course, tuned: one shuffle per epoch, batch 500, lr 1e-2, fused Adam": {
-        "loop": "shuffled", "batch": 500, "lr": 1e-2, "adam": {"fused": True}},
+    "course, tuned: one shuffle per epoch, batch 1000, lr 1.5e-2, fused Adam": {
+        "loop": "shuffled", "batch": 1000, "lr": 1.5e-2, "adam": {"fused": True}},
 }
 
 
@@ -168,6 +169,7 @@ def main():
     data = mnist.load()
     n = len(data["train_images"])
     runs = {name: [] for name in SIDES}
+    speeds = [matmul_gflops()]  # the machine's best matmul speed, sampled between runs: a slow spell does not lower the floor
     # sides interleaved, so a slow spell hits all of them; the bar moves between timed runs, never inside one
     with progress(total=args.repeats * len(SIDES), desc="training runs", unit="run") as bar:
         for seed in range(args.repeats):
@@ -175,7 +177,8 @@ def main():
                 runs[name].append(train(side, data, seed, args.epochs))
                 bar.write(f"seed {seed}  {name}: {runs[name][-1][0]:.3f} s/epoch, {runs[name][-1][1]:.2f} %")
                 bar.update()
-    floor = epoch_gflop(PER_60K) / matmul_gflops()
+            speeds.append(matmul_gflops())
+    floor = epoch_gflop(PER_60K) / max(speeds)
     batches = sorted({side["batch"] for side in SIDES.values()})
     alone = {b: matmuls_seconds(b, n) * PER_60K / n for b in batches}
     base = [s for s, _ in runs[next(iter(SIDES))]]
@@ -189,7 +192,7 @@ def main():
              f"median (min-max) of {args.repeats} seeds.", ""] + table(
         ["loop", "s/epoch", "s per 60k images", "speed-up vs DataLoader", "x floor", "test accuracy %"], rows) + [
         "", f"Floor: {epoch_gflop(PER_60K):.1f} GFLOP per 60k-image epoch at {epoch_gflop(PER_60K) / floor:.0f} GFLOP/s "
-            f"(1024x1024 float32 matmul, measured in the same run) = {floor:.3f} s. The epoch's matrix products "
+            f"(1024x1024 float32 matmul, the best of samples taken between the runs) = {floor:.3f} s. The epoch's matrix products "
             "alone, at the same shapes (no autograd, optimizer or batching): " + ", ".join(
                 f"batch {b} {s:.3f} s ({s / floor:.1f}x)" for b, s in alone.items()) + " per 60k images."]
     print("\n".join(lines))
