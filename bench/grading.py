@@ -171,8 +171,9 @@ def main():
                                 ("warm", "course, warm kernels (forked from the fork server)"))]
     started = (f" A fork server starts in {fixed['server start']:.1f} s, once per grading run (not in the rows)."
                if "server start" in fixed else "")
-    fixed_lines = [f"{machine()}; {args.fixed} submissions of a one-cell notebook (`import torch`), one worker, each "
-                   f"side after one untimed submission.{started}", ""] + table(
+    who = "as root" if os.geteuid() == 0 else "as an ordinary user (warm kernels in user namespaces)"
+    fixed_lines = [f"{machine()}; grading {who}; {args.fixed} submissions of a one-cell notebook (`import torch`), "
+                   f"one worker, each side after one untimed submission.{started}", ""] + table(
         ["grader", "s", "s/submission", "stock / this"], rows)
     print("\n".join(fixed_lines), flush=True)
     if args.write:

@@ -3,12 +3,13 @@ submission's kernel from it into a sandbox of its own.
 
 Starting Python and importing torch is most of what a cold kernel costs (about 1.5 of its 1.9 s). The server
 is started by the grading process (one per process and thread setting), never runs student code, and takes
-requests only over a socket in a folder only root can enter. Each request forks a supervisor, which
+requests only over a socket in a folder only its own user can enter. Each request forks a supervisor, which
 
 1. joins the kernel's cgroups and sets its rlimits (``sandbox.confine``, as the cold launcher does);
-2. enters new mount, pid, network, ipc, uts and cgroup namespaces and builds the filesystem bubblewrap
-   would build from the same plan (``sandbox.mounts``: the system read-only, the scratch folder writable, /tmp,
-   a minimal /dev, a fresh /proc);
+2. enters new mount, pid, network, ipc, uts and cgroup namespaces (without root, a user namespace first, in
+   which the grader's uid is the kernel's, 65534, and nothing else is mapped, as unprivileged bubblewrap does)
+   and builds the filesystem bubblewrap would build from the same plan (``sandbox.mounts``: the system
+   read-only, the scratch folder writable, /tmp, a minimal /dev, a fresh /proc);
 3. forks pid 1 of the new pid namespace: it pivots into that root, drops to uid 65534 with no capabilities
    (bounding set included) and no_new_privs, starts a session of its own, then forks the kernel, which runs
    ``ipykernel_launcher`` in place of ``python -m ipykernel_launcher``, and reaps as bubblewrap's init does;
@@ -16,8 +17,8 @@ requests only over a socket in a folder only root can enter. Each request forks 
 
 The client (``forkclient.py``) is the process jupyter_client starts, polls and kills, as it would a cold
 kernel's launcher. So each kernel is a fresh process that no other submission ever touched, with the same
-isolation and limits as a cold one. Root only (namespaces and mounts); elsewhere kernels start cold
-(``sandbox.warm``).
+isolation and limits as a cold one. As root, or without root where unprivileged user namespaces are
+allowed (``supported``); elsewhere kernels start cold (``sandbox.warm``).
 """
 import atexit
 import ctypes
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import threading
 import traceback
+from functools import lru_cache
 from pathlib import Path
 
 from grader import sandbox
@@ -54,12 +56,18 @@ DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc
              "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx"}
 
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
-CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x20000000, 0x40000000
+CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_PRIVATE, MS_RELATIME = 1024, 2048, 4096, 16384, 1 << 18, 1 << 21
+# statvfs's flags of a mount -> the MS_ flags a remount must keep (in a user namespace, the kernel refuses to
+# clear them: they are locked)
+KEPT_FLAGS = {os.ST_RDONLY: MS_RDONLY, os.ST_NOSUID: MS_NOSUID, os.ST_NODEV: MS_NODEV, os.ST_NOEXEC: MS_NOEXEC,
+              os.ST_NOATIME: MS_NOATIME, os.ST_NODIRATIME: MS_NODIRATIME, os.ST_RELATIME: MS_RELATIME}
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 1, 24, 38, 47, 4
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(platform.machine())
+SYS_CAPSET = {"x86_64": 126, "aarch64": 91}.get(platform.machine())
+CAPABILITY_VERSION_3 = 0x20080522
 
 
 _servers, _lock = {}, threading.Lock()
@@ -67,8 +75,19 @@ PER_KERNEL = ("HOME", "TMPDIR", "JUPYTER_RUNTIME_DIR")  # the rest of a kernel's
 
 
 def supported():
-    """Whether this machine can fork warm kernels: root, mounting allowed, a known pivot_root."""
-    return os.geteuid() == 0 and SYS_PIVOT_ROOT is not None and sandbox.can_mount()
+    """Whether this machine can fork warm kernels: a known pivot_root and capset, and root with mounting
+    allowed or, without root, user namespaces that can build a kernel's root (``user_namespaces``)."""
+    if SYS_PIVOT_ROOT is None or SYS_CAPSET is None:
+        return False
+    return sandbox.can_mount() if os.geteuid() == 0 else user_namespaces()
+
+
+@lru_cache(maxsize=None)
+def user_namespaces():
+    """Whether this user can do here what a kernel's supervisor and pid 1 do without root (many distributions
+    restrict unprivileged user namespaces, or mounting /proc in them): tried once, in a throwaway process."""
+    probe = subprocess.run([sys.executable, "-m", "grader.forkserver", "--probe"], capture_output=True, timeout=60)
+    return probe.returncode == 0
 
 
 # --- the grading process's side ------------------------------------------------------------------------------
@@ -76,7 +95,7 @@ class Server:
     """A running fork server: its socket, and the pipe whose end tells it to stop."""
 
     def __init__(self, env):
-        self.folder = Path(tempfile.mkdtemp(prefix="grader-forkserver-"))  # 0700, root's: kernels never see it
+        self.folder = Path(tempfile.mkdtemp(prefix="grader-forkserver-"))  # 0700, the grader's: kernels never see it
         self.socket = self.folder / "socket"
         (self.folder / "root").mkdir()  # where each kernel's new root is mounted, in its own namespace
         log = open(self.folder / "log", "wb")
@@ -185,17 +204,15 @@ def _receive(conn):
 
 
 def supervise(conn):
-    """One kernel's supervisor (root, in the server's namespaces until it builds the kernel's): returns the
-    exit status to hand its client."""
+    """One kernel's supervisor (in the server's namespaces until it builds the kernel's): returns the exit
+    status to hand its client."""
     request, fds = _receive(conn)
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
     sandbox.confine(request["limits"], request["cgroup"])
     libc = _libc()
-    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP),
-           "unshare")
-    _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    _enter_namespaces(libc)
     root = request["root"]
     _build_root(libc, root, request["mounts"], request["disk"])
     pid = os.fork()
@@ -226,6 +243,21 @@ def supervise(conn):
     return 0
 
 
+def _enter_namespaces(libc):
+    """New mount, pid, network, ipc, uts and cgroup namespaces; without root, in a new user namespace that maps
+    the grader's uid and gid, and only them, to the kernel's (its files are the kernel's, nothing else is)."""
+    rootless = os.geteuid() != 0
+    uid, gid = os.geteuid(), os.getegid()
+    _check(libc.unshare((CLONE_NEWUSER if rootless else 0) | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET
+                        | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP), "unshare")
+    if rootless:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{sandbox.KERNEL_UID} {uid} 1"),
+                           ("gid_map", f"{sandbox.KERNEL_UID} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+
+
 def _build_root(libc, root, mounts, disk):
     """The kernel's filesystem under ``root``, as bubblewrap builds it: a small tmpfs with mount points, /dev,
     then each of ``sandbox.mounts`` in order."""
@@ -254,12 +286,12 @@ def _build_root(libc, root, mounts, disk):
             elif not os.path.exists(target):  # it may lie in an earlier read-only bind (/etc/localtime in /usr)
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 open(target, "a").close()
-            if op == "bind":  # the kernel's writable folders are its own (a cold kernel is their owner, mapped)
-                _give(source)
+            if op == "bind" and os.geteuid() == 0:  # the kernel's writable folders are its own (a cold kernel
+                _give(source)  # is their owner, mapped; without root, the grader's uid already is the kernel's)
             _mount(libc, source, target, None, MS_BIND | MS_REC)
             flags = MS_NOSUID | (0 if op == "dev-bind" else MS_NODEV) | (MS_RDONLY if op == "ro-bind" else 0)
             for point in _mounts_under(target):  # submounts too: a recursive bind keeps theirs writable
-                _mount(libc, None, point, None, MS_BIND | MS_REMOUNT | flags)
+                _mount(libc, None, point, None, MS_BIND | MS_REMOUNT | flags | _kept_flags(point))
 
 
 def _give(folder):
@@ -273,6 +305,19 @@ def _give(folder):
 def _kernel(libc, root, request):
     """In pid 1 of the kernel's namespaces: enter its root, drop every privilege, start the kernel, reap."""
     _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+    _enter_root(libc, root)
+    _drop_privileges(libc)
+    pid = os.fork()
+    if pid == 0:
+        return _run_kernel(request)
+    while True:  # pid 1 reaps what the kernel leaves, and ends with it (then the kernel stops its namespace)
+        child, status = os.wait()
+        if child == pid:
+            return os.waitstatus_to_exitcode(status)
+
+
+def _enter_root(libc, root):
+    """Mount /proc, pivot into ``root`` (read-only), bring up loopback, start a session of its own."""
     _mount(libc, "proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.chdir(root)
     _check(libc.syscall(SYS_PIVOT_ROOT, b".", b"."), "pivot_root")  # the old root is stacked on the new one...
@@ -281,22 +326,60 @@ def _kernel(libc, root, request):
     _mount(libc, None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     _loopback_up()
     os.setsid()
+
+
+def _drop_privileges(libc):
+    """Become the kernel's uid with no capability left (bounding and ambient sets too) and no_new_privs. From
+    root, changing uid drops them all; in a user namespace the uid already is the kernel's, so capset does."""
     for cap in range(64):  # the bounding set: nothing can be regained, even by an exec
         if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             break
-    os.setgroups([])
+    _check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl(CAP_AMBIENT_CLEAR_ALL)")
+    if os.geteuid() == 0:
+        os.setgroups([])  # (a user namespace has none but the mapped gid, and may not set them)
     os.setresgid(sandbox.KERNEL_UID, sandbox.KERNEL_UID, sandbox.KERNEL_UID)
-    os.setresuid(sandbox.KERNEL_UID, sandbox.KERNEL_UID, sandbox.KERNEL_UID)  # from root: every capability drops
+    os.setresuid(sandbox.KERNEL_UID, sandbox.KERNEL_UID, sandbox.KERNEL_UID)
+    header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+    _check(libc.syscall(SYS_CAPSET, header, (ctypes.c_uint32 * 6)()), "capset")  # effective, permitted, inheritable
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
-    if _capabilities() != 0:
+    if _capabilities() != (0, 0):
         raise SystemExit("the kernel kept capabilities after dropping to its uid")
+
+
+def probe():
+    """What ``user_namespaces`` asks: a throwaway kernel root, built and entered as a kernel's is (no kernel
+    runs in it); 0 when every step worked."""
+    root = tempfile.mkdtemp(prefix="grader-probe-")
+    try:
+        supervisor = os.fork()
+        if supervisor == 0:
+            os._exit(_try(_probe_supervisor, root))
+        return os.waitstatus_to_exitcode(os.waitpid(supervisor, 0)[1])
+    finally:
+        os.rmdir(root)  # its mounts were in the supervisor's namespace, gone with it
+
+
+def _probe_supervisor(root):
+    libc = _libc()
+    _enter_namespaces(libc)
+    _build_root(libc, root, [("tmpfs", 1 << 20, "/tmp"), ("ro-bind", sys.prefix, sys.prefix)], 1 << 20)
     pid = os.fork()
     if pid == 0:
-        return _run_kernel(request)
-    while True:  # pid 1 reaps what the kernel leaves, and ends with it (then the kernel stops its namespace)
-        child, status = os.wait()
-        if child == pid:
-            return os.waitstatus_to_exitcode(status)
+        os._exit(_try(lambda: (_enter_root(libc, root), _drop_privileges(libc))))
+    if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
+        raise SystemExit("a kernel's pid 1 could not enter its root or drop its privileges")
+
+
+def _try(step, *args):
+    """0 when ``step`` ran, else 1, with why on stderr (in a forked child that must not unwind)."""
+    try:
+        step(*args)
+        return 0
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    finally:
+        sys.stderr.flush()
 
 
 def _run_kernel(request):
@@ -321,10 +404,15 @@ def _run_kernel(request):
 
 
 def _capabilities():
-    for line in open("/proc/self/status"):
-        if line.startswith("CapEff:"):
-            return int(line.split()[1], 16)
-    return None
+    """(effective, permitted) capability sets."""
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return int(status["CapEff"], 16), int(status["CapPrm"], 16)
+
+
+def _kept_flags(point):
+    """The flags of the mount at ``point`` a remount must keep (``KEPT_FLAGS``)."""
+    have = os.statvfs(point).f_flag
+    return sum(flag for st, flag in KEPT_FLAGS.items() if have & st)
 
 
 def _loopback_up():
@@ -360,4 +448,4 @@ def _check(result, what):
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    sys.exit(probe()) if sys.argv[1] == "--probe" else serve(sys.argv[1])

@@ -74,7 +74,7 @@ def bwrap():
 
 def warm():
     """Whether kernels are forked from a fork server that imported PyTorch once (``grader.forkserver``), each
-    into namespaces of its own: as root where mounting works, unless GRADER_KERNELS=cold. Else bubblewrap."""
+    into namespaces of its own (``forkserver.supported``), unless GRADER_KERNELS=cold. Else bubblewrap."""
     from grader import forkserver
     return os.environ.get("GRADER_KERNELS") != "cold" and forkserver.supported()
 
@@ -374,7 +374,8 @@ def summary(limits):
         processes = f"processes {limits.processes} (RLIMIT_NPROC)"
     else:
         processes = "processes UNLIMITED (root without a pids cgroup)"
-    start = "forked warm from a fork server" if warm() else "bubblewrap" if bwrap() else "UNSANDBOXED"
+    start = ("forked warm from a fork server" + (" (user namespaces)" if os.geteuid() != 0 else "") if warm()
+             else "bubblewrap" if bwrap() else "UNSANDBOXED")
     return f"kernels: {start}; limits: {memory}, {disk}, {processes}, CPU {limits.cpu_time} s"
 
 

@@ -5,9 +5,13 @@ cold where the server cannot run. What submissions try against either is the cor
 import asyncio
 import json
 import os
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -46,6 +50,7 @@ print(json.dumps({
     "sees": {p: bool(glob.glob(p)) for p in ["@SOLUTIONS@", "@OTHER@", "/tmp/grader-forkserver-*"]},
     "reaches_the_host": reaches(@PORT@),
     "modules": sorted(m for m in sys.modules if m.startswith("grader")),
+    "init": open("/proc/1/cmdline", "rb").read().decode(errors="replace"),
     "random": numpy.random.rand(),
 }))
 """
@@ -94,7 +99,39 @@ def test_two_kernels_side_by_side_are_confined_and_blind_to_each_other(start, tm
         assert not seen["reaches_the_host"]
         # the guard and the kernel's print streams, and nothing of the grader's own package
         assert seen["modules"] == ["grader_guard", "grader_streams"]
+        assert ("grader.forkserver" if start == "warm" else "bwrap") in seen["init"]  # started as asked
     assert reports[0]["random"] != reports[1]["random"]  # NumPy's global generator is not the server's copy
+
+
+UNPRIVILEGED_UID = 4242  # an ordinary user's uid, not the kernels' (65534)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the suite runs without root: the test above forked them warm so")
+def test_an_instructor_without_root_forks_kernels_just_as_confined():
+    """The isolation test above, run by an ordinary user: kernels are forked warm, in a user namespace where
+    only that user's uid is mapped (to the kernels' 65534), and are as confined as a root grader's."""
+    home = Path(tempfile.mkdtemp(prefix="unprivileged-"))  # short: a kernel's ipc socket paths must fit
+    os.chown(home, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
+    try:
+        _as_an_ordinary_user(home)
+    finally:
+        shutil.rmtree(home)
+
+
+def _as_an_ordinary_user(home):
+    check = (f"import grader.forkserver as f, grader.sandbox as s; assert os.geteuid() == {UNPRIVILEGED_UID}; "
+             "assert s.warm(), 'no warm kernels without root here'").replace("os.", "__import__('os').")
+    pytest_run = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                  f"--basetemp={home / 't'}", f"{__file__}::test_two_kernels_side_by_side_are_confined_and_"
+                  "blind_to_each_other[warm]"]
+    env = {**os.environ, "HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_ADDOPTS": ""}
+    run = ["unshare", "--mount", "--propagation", "private", sys.executable, str(REPO / "tests" / "unprivileged.py"),
+           str(UNPRIVILEGED_UID), sys.prefix, sys.base_prefix, str(REPO), str(home), "--"]
+    checked = subprocess.run([*run, sys.executable, "-c", check], env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    ran = subprocess.run([*run, *pytest_run], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0 and "1 passed" in ran.stdout, ran.stdout[-3000:] + ran.stderr[-3000:]
 
 
 @needs_warm
@@ -137,7 +174,8 @@ def test_a_server_ends_with_its_grader_and_a_dead_one_is_replaced():
 
 def test_kernels_start_cold_where_the_server_cannot_run(tmp_path, monkeypatch):
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "kernel.json"]
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # not root: no namespaces or mounts of its own
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # not root, where user namespaces are not allowed
+    monkeypatch.setattr(forkserver, "user_namespaces", lambda: False)
     assert not sandbox.warm() and forkserver.command(argv, tmp_path, {}, sandbox.Limits()) is None
     monkeypatch.undo()
     monkeypatch.setenv("GRADER_KERNELS", "cold")
