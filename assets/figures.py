@@ -203,10 +203,51 @@ def learning_rates():
     return fig
 
 
+CONV_IMAGE = [[0, 0, 1, 2, 2], [0, 1, 2, 2, 2], [0, 0, 1, 1, 2], [0, 0, 0, 1, 2], [0, 0, 0, 1, 1]]
+CONV_KERNEL = [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]
+
+
+def _grid(ax, x, y, values, title, highlight=None, color="white"):
+    """``values`` as a grid of numbered unit squares, top-left at (x, y); ``highlight`` = (row, col, size)."""
+    for r, row in enumerate(values):
+        for c, v in enumerate(row):
+            ax.add_patch(Rectangle((x + c, y - r - 1), 1, 1, facecolor=color, edgecolor=INK, linewidth=1))
+            ax.text(x + c + 0.5, y - r - 0.5, f"{v:g}", ha="center", va="center", fontsize=13)
+    if highlight:
+        r, c, size = highlight
+        ax.add_patch(Rectangle((x + c, y - r - size), size, size, fill=False, edgecolor="#d62728", linewidth=3))
+    ax.text(x + len(values[0]) / 2, y + 0.35, title, ha="center", va="bottom", fontsize=12)
+
+
+def conv_sliding():
+    """A 3×3 kernel on a 5×5 image: one window, its products summed into one number of the 3×3 feature map."""
+    import numpy as np
+
+    image, kernel = np.array(CONV_IMAGE), np.array(CONV_KERNEL)
+    k = len(kernel)
+    out = np.array([[(image[r:r + k, c:c + k] * kernel).sum() for c in range(len(image) - k + 1)]
+                    for r in range(len(image) - k + 1)])
+    row, col = 1, 2
+    fig, ax = _canvas(14.5, 7.4)
+    _grid(ax, 0.3, 6.4, image, "image (5×5)", highlight=(row, col, k), color=INPUT)
+    _grid(ax, 6.4, 5.4, kernel, "kernel (3×3)", color=HIDDEN)
+    _grid(ax, 11.2, 5.4, out, "feature map (3×3)", highlight=(row, col, 1), color=OUTPUT)
+    ax.text(5.85, 4.0, "×", ha="center", va="center", fontsize=22)
+    ax.text(5.85, 3.35, "each pair,\nthen sum", ha="center", va="top", fontsize=9.5)
+    ax.text(10.35, 4.0, "=", ha="center", va="center", fontsize=22)
+    window = image[row:row + k, col:col + k]
+    terms = " + ".join(f"({w})({v})" for w, v in zip(window.ravel(), kernel.ravel()) if v)
+    ax.text(7.25, 1.0, f"red window · kernel = {terms} = {out[row, col]}", ha="center", va="center", fontsize=12,
+            color="#d62728")
+    ax.text(7.25, 0.3, "slide the window one pixel at a time: 5 - 3 + 1 = 3 positions per side, "
+            "3 × 3 numbers in the feature map", ha="center", va="center", fontsize=11)
+    return fig
+
+
 FIGURES = {"neuron.png": neuron, "tensor_ranks.png": tensor_ranks, "two_layer_network.png": two_layer_network,
            "broadcasting.png": broadcasting, "shared_memory.png": shared_memory,
            "computational_graph.png": computational_graph,
-           "conv_shapes.png": conv_shapes,
+           "conv_shapes.png": conv_shapes, "conv_sliding.png": conv_sliding,
            "learning_rates.png": learning_rates}
 
 
