@@ -137,7 +137,7 @@ def probe_trained_accuracy(rec):
     if model is None:
         return
     data = mnist.load(download=False)  # afresh: the notebook's `data` could have been changed
-    bar = 97.0 if len(data["train_images"]) == 60000 else 94.0
+    bar = 97.0 if len(data["train_images"]) == 60000 else 93.0
     try:
         device = next(model.parameters()).device
         model.eval()
@@ -146,8 +146,8 @@ def probe_trained_accuracy(rec):
         accuracy = (predicted == data["test_labels"].long()).double().mean().item() * 100
     except Exception:  # a model that can't classify the test split doesn't reach the bar
         accuracy = 0.0
-    rec.claim("the trained `model` reaches the bar on the test split (97 % when trained on the full MNIST, 94 % on "
-              "the course's 8,000-digit subset): check prepare, MNISTNet and train_epoch, then train again",
+    rec.claim("the trained `model` reaches the bar on the test split (97 % when trained on the full MNIST, 93 % on "
+              "the course's 8,000-digit subset): check prepare, MNISTNet, train_epoch and evaluate (which picks the epoch kept), then train again",
               accuracy >= bar)
 
 
