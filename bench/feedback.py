@@ -1,6 +1,6 @@
 """Feedback pages: stock `nbgrader generate_feedback` vs the course's, on one graded class, one run.
 
-    python bench/feedback.py [--lesson 07_mnist_lab] [--submissions 12] [--repeats 3] [--write]
+    python bench/feedback.py [--lesson 08_mnist_lab] [--submissions 12] [--repeats 3] [--write]
 
 The class (the solution, the blank notebook and the lesson's mutants, cycled to the count) is graded once;
 then each side writes every student's feedback page from the same autograded notebooks and gradebook, in
@@ -49,7 +49,7 @@ SIDES = {
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lesson", default="07_mnist_lab")
+    parser.add_argument("--lesson", default="08_mnist_lab")
     parser.add_argument("--submissions", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="write the table into docs/benchmarks.md")

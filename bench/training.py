@@ -151,7 +151,7 @@ def epoch_gflop(images):
     return images * (2 * forward + inputs) / 1e9
 
 
-LAB = {"batch": 250, "lr": 5e-3, "adam": {"fused": True}}  # the lab's recipe (lesson 07, "Train the real model")
+LAB = {"batch": 250, "lr": 5e-3, "adam": {"fused": True}}  # the lab's recipe (lesson 08, "Train the real model")
 SIDES = {  # name -> loop, batch size, learning rate, Adam's options
     "per-item Dataset + DataLoader (PIL), the lab's recipe": {"loop": "dataloader", **LAB},
     f"course: the lab's train_epoch (batch {LAB['batch']}, Adam {LAB['lr']:g}, fused)": {"loop": "lab", **LAB},

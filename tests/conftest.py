@@ -118,7 +118,7 @@ def instructor_course(tmp_path_factory):
     return course, out, exchange
 
 
-MNIST_LESSON = "07_mnist_lab"
+MNIST_LESSON = "08_mnist_lab"
 # What runs the MNIST lab's notebook, and so reads MNIST, besides its nbval items: the fixtures that grade a
 # lesson, and the tests that run one themselves (Validate).
 GRADING_FIXTURES = {"graded", "graded_class", "references"}
@@ -144,8 +144,8 @@ SHARED_BY_LESSON = {"graded", "graded_class", "references", "released_course"}
 # The longest groups go first, so that the two workers finish together (--no-loadscope-reorder keeps this
 # order; by default xdist puts the groups with the most tests first); the others keep their order.
 LONGEST = ["tests/test_bad_submissions.py", "tests/test_browser.py", "tests/test_grading_at_scale.py",
-           "tests/test_validate.py", "lesson-07_mnist_lab", "instructor-course", "lesson-06_optimizers",
-           "tests/test_setup.py", "lesson-01_tensors",
+           "tests/test_validate.py", "lesson-08_mnist_lab", "instructor-course", "lesson-07_generalization",
+           "lesson-06_optimizers", "tests/test_setup.py", "lesson-01_tensors",
            "lesson-04_backprop_vs_autograd", "lesson-05_nn_module", "lesson-03_numpy_interop", "lesson-02_forward_pass",
            "tests/test_flood_memory.py"]
 

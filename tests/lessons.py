@@ -10,7 +10,7 @@ from grader import feedback, judge, mutants, questions, submissions
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT_IDS = ["01_tensors", "02_forward_pass", "03_numpy_interop", "04_backprop_vs_autograd",
-                  "05_nn_module", "06_optimizers", "07_mnist_lab"]
+                  "05_nn_module", "06_optimizers", "07_generalization", "08_mnist_lab"]
 LESSONS = sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir() and p.name[:2].isdigit())
 
 

@@ -36,7 +36,7 @@ def test_median_and_spread():
 
 
 def test_suite_benchmark_reads_pytests_durations_and_summary():
-    assert suite.DURATION.match("41.27s call     tests/test_grading.py::test_mutants[07_mnist_lab]").groups() == (
-        "41.27", "call", "tests/test_grading.py::test_mutants[07_mnist_lab]")
+    assert suite.DURATION.match("41.27s call     tests/test_grading.py::test_mutants[08_mnist_lab]").groups() == (
+        "41.27", "call", "tests/test_grading.py::test_mutants[08_mnist_lab]")
     assert suite.SUMMARY.match("=== 533 passed, 7 skipped in 1277.12s (0:21:17) ===").groups() == (
         "533 passed, 7 skipped", "1277.12")

@@ -93,7 +93,7 @@ def test_feedback_shows_no_hidden_tests(graded, lesson):
         assert "BEGIN HIDDEN TESTS" not in text
 
 
-@pytest.mark.parametrize("lesson", ["07_mnist_lab"])
+@pytest.mark.parametrize("lesson", ["08_mnist_lab"])
 def test_graded_runs_draw_no_progress_bars(graded, lesson):
     """The lab trains under progress bars; a graded run switches them off, so no feedback shows one."""
     text = graded(lesson)["solution"].feedback_text

@@ -10,7 +10,7 @@ from grader import submissions
 from lessons import REPO
 
 LESSON = "02_forward_pass"
-MNIST_LESSON = "07_mnist_lab"
+MNIST_LESSON = "08_mnist_lab"
 
 
 def dry_run(folder, *args):

@@ -1,8 +1,8 @@
-"""Lesson 07's graded questions: what each probe feeds the student's code, and how its data are judged.
+"""Lesson 08's graded questions: what each probe feeds the student's code, and how its data are judged.
 
 Each ``probe_*`` function runs in the student's kernel (its source is sent there; it is not secret): it
 builds inputs and records what the student's code returns. The grader compares those data with the
-same probe's data on the solution, outside the kernel; known mistakes (tests/mutants/07_mnist_lab.yml)
+same probe's data on the solution, outside the kernel; known mistakes (tests/mutants/08_mnist_lab.yml)
 are recognised by their data. Nothing else of this file reaches a student.
 
 The probes build their own seeded inputs rather than reading the notebook's `data`, so their data
