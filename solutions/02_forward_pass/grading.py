@@ -64,6 +64,15 @@ def probe_forward(rec):
     rec.call("forward on tensors of another device (meta)", "forward", *meta)
 
 
+def probe_mlp(rec):
+    for device in rec.devices():
+        for sizes, rows, seed in [([6, 5, 4, 3], 7, 800), ([3, 8, 8, 8, 2], 4, 820), ([5, 2], 3, 840), ([4, 6, 1], 9, 860)]:
+            layers = [(rec.randn(a, b, seed=seed + 2 * i, device=device), rec.randn(b, seed=seed + 2 * i + 1, device=device))
+                      for i, (a, b) in enumerate(zip(sizes, sizes[1:]))]
+            x = rec.randn(rows, sizes[0], seed=seed + 19, device=device)
+            rec.call(f"mlp on {rows} rows through layers of sizes {'-'.join(map(str, sizes))} ({device})", "mlp", x, layers)
+
+
 QUESTIONS = [
     Question("test_neuron_sum", probe_neuron_sum, shape_hints={
         (1, 5): "did you forget to sum the products?", (1, 8): "did you forget to sum the products?",
@@ -79,4 +88,7 @@ QUESTIONS = [
         (5, 256): "return the output layer's scores, not the hidden layer"}, error_hints={
         "invalid for input of size": "don't hard-code the batch size 64: use images.shape[0] or -1",
         "device": "forward creates a tensor on the CPU: build new tensors with device=images.device"}),
+    Question("test_mlp", probe_mlp, error_hints={
+        "cannot unpack": "layers is a list of (W, b) pairs: for W, b in layers",
+        "shapes cannot be multiplied": "take every pair of the list in order: each layer's output feeds the next W"}),
 ]
