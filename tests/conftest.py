@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 from course import mnist  # noqa: E402
 from course_copy import copy_course, make, submit  # noqa: E402
 from grader import autograde, reference, release, sandbox, submissions, testing  # noqa: E402
-from lessons import LESSONS, REPO, canaries, released, source  # noqa: E402
+from lessons import ALTERNATIVES, LESSONS, REPO, canaries, released, source  # noqa: E402
 
 BROKEN = "{ this is not a notebook"
 SHARED_MNIST = REPO.parent / "shared" / "datasets" / "mnist" / "small"
@@ -28,13 +28,15 @@ os.environ.setdefault("GRADER_REFERENCE_CACHE", str(REPO / "build" / "reference-
 
 
 def lesson_submissions(lesson):
-    """Student id -> submission: blank, the full solution, a corrupt file and the lesson's canary mutants
-    (the other mutants are judged from their reference data)."""
+    """Student id -> submission: blank, the full solution, a corrupt file, the lesson's canary mutants (the
+    other mutants are judged from their reference data) and its other right answers."""
     rel, src = released(lesson), source(lesson)
     answers = submissions.solution_answers(src)
     subs = {"blank": rel, "solution": submissions.completed(rel, src), "broken": BROKEN}
     for mutant in canaries(lesson):
         subs[f"mutant-{mutant.id}"] = submissions.with_answers(rel, {**answers, mutant.cell: mutant.code})
+    for name, cells in ALTERNATIVES.get(lesson, {}).items():
+        subs[f"alternative-{name}"] = submissions.with_answers(rel, {**answers, **cells})
     return subs
 
 

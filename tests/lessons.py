@@ -12,6 +12,16 @@ REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT_IDS = ["01_tensors", "02_forward_pass", "03_numpy_interop", "04_backprop_vs_autograd",
                   "05_nn_module", "06_optimizers", "07_generalization", "08_mnist_lab"]
 LESSONS = sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir() and p.name[:2].isdigit())
+# Right answers other than the solution's (lesson -> name -> answer cell -> code): each must earn full marks.
+# The lab leaves the network to the student; its convolutional candidate is graded like the solution's.
+ALTERNATIVES = {"08_mnist_lab": {"convolutional-design": {"design": """\
+def build_model():
+    return SmallCNN()
+
+
+def recipe():
+    return {"epochs": 3, "batch_size": 100, "lr": 2e-3}
+"""}}}
 
 
 def source_path(lesson):

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from grader import submissions
-from lessons import LESSONS, canaries, judged_mutant, lesson_mutants, secret_lines, source
+from lessons import ALTERNATIVES, LESSONS, canaries, judged_mutant, lesson_mutants, secret_lines, source
 
 MUTANTS = [(lesson, m) for lesson in LESSONS for m in lesson_mutants(lesson)]
 
@@ -33,6 +33,13 @@ def test_solution_scores_full_marks(graded, lesson):
     result = graded(lesson)["solution"]
     assert result.lost() == [], f"the reference solution loses points in {result.lost()}"
     assert result.total == max_points(lesson) > 0
+
+
+@pytest.mark.parametrize("lesson,name", [(lesson, name) for lesson, named in ALTERNATIVES.items() for name in named])
+def test_other_right_answers_score_full_marks(graded, lesson, name):
+    result = graded(lesson)[f"alternative-{name}"]
+    assert result.lost() == [], f"{name} loses points in {result.lost()}"
+    assert result.total == max_points(lesson)
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
