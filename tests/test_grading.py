@@ -40,6 +40,8 @@ def test_other_right_answers_score_full_marks(graded, lesson, name):
     result = graded(lesson)[f"alternative-{name}"]
     assert result.lost() == [], f"{name} loses points in {result.lost()}"
     assert result.total == max_points(lesson)
+    # The lesson's own cells must work with this answer too: a student who chose it sees no error anywhere.
+    assert "output_error" not in result.feedback_html, f"with {name}, a cell of the lesson raised an error"
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
