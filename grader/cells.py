@@ -31,6 +31,12 @@ def student_added(cell):
     return bool(cell.get("metadata", {}).get("student_added"))
 
 
+def student_code(nb):
+    """(where, source) of each code cell the student wrote: the answers, and the cells they added."""
+    return [(grade_id(cell) or f"added cell {index + 1}", cell.source) for index, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and (is_answer(cell) or student_added(cell))]
+
+
 def through_last_graded(nb):
     """A copy of ``nb`` that ends with its last graded cell. What follows can change no score, so a run that only
     records the data of the questions (the reference's) stops there; students' runs go to the end."""

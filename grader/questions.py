@@ -5,11 +5,14 @@ of the file) is sent into the student's kernel; the judging options stay here.
 """
 import importlib.util
 import inspect
+import io
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import cells, probedata
 from grader.judge import Judging
+from grader.recorder import Recorder
 
 FILE = "grading.py"  # in the lesson's folder under solutions/; never released (nbgrader_config ignores it)
 
@@ -27,10 +30,22 @@ class Question:
     rtol: float = None
     atol: float = None
     credit_each: str = None  # see judge.Judging
+    # ``reads_code(rec, code)``, run here and never in the kernel, records entries about the student's own code
+    # (``cells.student_code``: where -> source) beside the probe's: how they worked, not what their code returns.
+    reads_code: object = None
 
     def judging(self):
         return Judging(self.grade_id, dict(self.shape_hints), dict(self.error_hints), dict(self.label_hints),
                        self.check_dtype, self.rtol, self.atol, self.credit_each)
+
+    def code_record(self, nb):
+        """label -> Entry: what ``reads_code`` records about the student's cells of the assembled ``nb``."""
+        if self.reads_code is None:
+            return {}
+        rec, data = Recorder({}), io.BytesIO()
+        self.reads_code(rec, cells.student_code(nb))
+        rec.write(data)
+        return probedata.parse(data.getvalue())
 
     def probe_source(self):
         """The probe as code for the kernel: the function alone, self-contained (torch, np, math are given)."""

@@ -189,11 +189,15 @@ class Recorder:
         self.entries.append({"label": _text(label), **entry})
 
     def save(self, path):
-        header = np.frombuffer(json.dumps({"entries": self.entries}).encode(), dtype=np.uint8)
         tmp = f"{path}.tmp"
         with open(tmp, "wb") as f:
-            np.savez(f, __header__=header, **self.arrays)
+            self.write(f)
         os.replace(tmp, path)
+
+    def write(self, file):
+        """The record as .npz into an open binary file: a JSON header of entries, and the arrays."""
+        header = np.frombuffer(json.dumps({"entries": self.entries}).encode(), dtype=np.uint8)
+        np.savez(file, __header__=header, **self.arrays)
 
 
 class _OperationCounter(torch.overrides.TorchFunctionMode):

@@ -10,13 +10,13 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 import torch
 
-from grader import judge, mutants, probedata, questions, submissions
+from grader import assemble, judge, mutants, probedata, questions, submissions
 from grader.cells import grade_id
 
 HERE = Path(__file__).resolve().parent
@@ -30,6 +30,7 @@ class Reference:
     judging: dict  # question -> judge.Judging
     expected: dict  # question -> the solution's record
     mistakes: dict  # question -> [judge.Mistake] (mutants whose data differ from the solution's there)
+    reads_code: dict = field(default_factory=dict)  # question -> its Question, for those that read student code
 
     def judge(self, outcome, points):
         """Score ``outcome``'s questions from its probe data; each verdict goes under its test cell."""
@@ -50,6 +51,8 @@ class Reference:
                 if problem != "no data was recorded":  # written but unreadable: tampering, or the grader's fault
                     outcome.flags.append(f"{question}: its recorded data could not be read ({problem})")
             else:
+                if question in self.reads_code:
+                    record = {**record, **self.reads_code[question].code_record(outcome.notebook)}
                 verdict = judge.verdict(top, record, self.expected[question], judging, self.mistakes[question])
             outcome.scores[question] = (verdict.points, top)
             if verdict.mistake:
@@ -125,6 +128,13 @@ def build(course, assignment, grade_all, log=print):
                     shutil.rmtree(folder, ignore_errors=True)
                     raise RuntimeError(f"{assignment}: the solution's probe for {question} recorded no usable "
                                        f"data ({error}): run solutions/{assignment} top to bottom and fix it") from None
+    reads_code = {q: question for q, question in lesson.items() if question.reads_code}
+    if reads_code:  # read from each run's code here, on every build: it needs no kernel
+        for run_id, nb in runs(source, released, known).items():
+            assembled = assemble.assemble(source, released, nb)[0]
+            for q, question in reads_code.items():
+                if q in records[run_id]:
+                    records[run_id][q] = {**records[run_id][q], **question.code_record(assembled)}
     expected = records[SOLUTION]
     judging = {q: question.judging() for q, question in lesson.items()}
     for question, record in expected.items():
@@ -137,7 +147,7 @@ def build(course, assignment, grade_all, log=print):
                     if q in records[f"mutant-{m.id}"]
                     and judge.differences(records[f"mutant-{m.id}"][q], expected[q], judging[q])]
                 for q in lesson}
-    return Reference(judging, expected, mistakes)
+    return Reference(judging, expected, mistakes, reads_code)
 
 
 def _stopped(error):

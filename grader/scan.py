@@ -1,7 +1,10 @@
 """Read student code, outside the kernel, for things a course answer never needs and a cheat does."""
 import ast
+import re
 
-from grader.cells import grade_id, is_answer, student_added
+from IPython.core.inputtransformer2 import TransformerManager
+
+from grader.cells import student_code
 from grader.parsing import in_turn
 
 # Attribute or name -> why an instructor should look at it.
@@ -16,6 +19,7 @@ REACHES = {
     "gc": "reaches objects it was not given", "displayhook": "replaces how results are shown",
     "excepthook": "replaces how errors are shown",
 }
+MAGIC_CALLS = ("run_line_magic", "run_cell_magic", "system", "getoutput")  # what IPython syntax becomes
 SETTINGS = ("torch.backends.", "np.random.", "numpy.random.")  # settings, not functions: fine to assign
 PATCHABLE = {"math", "cmath", "torch", "np", "numpy", "course", "checks", "sys", "os", "operator", "testing", "F"}
 
@@ -33,12 +37,30 @@ def _root(node):
     return node.id if isinstance(node, ast.Name) else None
 
 
+def parse(code):
+    """The syntax tree of a cell as the kernel runs it: IPython syntax (magics, !commands) turned into Python,
+    and the code a magic runs (``%time f(x)``, ``%%timeit``) parsed in its place. None for broken code."""
+    try:
+        tree = in_turn(ast.parse, TransformerManager().transform_cell(code))
+    except (SyntaxError, ValueError):
+        return None
+    if "get_ipython" in code:  # the student's own calls stay as they are: the scan looks at those
+        return tree
+    for node in list(ast.walk(tree)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MAGIC_CALLS
+                and isinstance(node.func.value, ast.Call) and getattr(node.func.value.func, "id", None) == "get_ipython"):
+            runs_code = node.func.attr in ("run_line_magic", "run_cell_magic")
+            bodies = [a.value for a in node.args[1:] if runs_code and isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            node.func, node.args = ast.Name(id="magic", ctx=ast.Load()), []
+            tree.body += [stmt for body in bodies if (inner := parse(body)) is not None for stmt in inner.body]
+    return tree
+
+
 def findings(code):
     """Reasons this code deserves a look, in words; empty for ordinary answers."""
-    try:
-        tree = in_turn(ast.parse, code)
-    except SyntaxError:
-        return []  # IPython magics or broken code: the kernel reports what is wrong
+    tree = parse(code)
+    if tree is None:
+        return []
     found = [f"uses {name} ({why})" for name, why in REACHES.items() if name in _names(tree)]
     for node in ast.walk(tree):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
@@ -57,11 +79,16 @@ def findings(code):
     return sorted(set(found))
 
 
+def mentions(code, names=(), keys=()):
+    """Which of ``names`` the code uses as a name or attribute, and which of ``keys`` it writes as a string
+    (``data["test_images"]``), sorted; comments and other text do not count. Broken code is searched as text."""
+    tree = parse(code)
+    if tree is None:
+        return sorted(n for n in (*names, *keys) if re.search(rf"\b{re.escape(n)}\b", code))
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return sorted(set(names) & _names(tree) | set(keys) & strings)
+
+
 def suspicious(nb):
     """Findings over the student's cells (answers and added cells), each naming its cell."""
-    out = []
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and (is_answer(cell) or student_added(cell)):
-            where = grade_id(cell) or f"added cell {index + 1}"
-            out += [f"{where}: {finding}" for finding in findings(cell.source)]
-    return out
+    return [f"{where}: {finding}" for where, code in student_code(nb) for finding in findings(code)]

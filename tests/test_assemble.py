@@ -132,6 +132,34 @@ def test_the_scan_leaves_ordinary_answers_and_settings_alone():
     assert scan.findings("torch.backends.cudnn.benchmark = True\n%timeit f(x)") == []
 
 
+def test_a_magic_hides_nothing_from_the_scan():
+    assert scan.findings("%time f(x)\nimport ctypes") == ["uses ctypes (touches memory directly)"]
+    assert scan.findings("%%timeit\nsys.settrace(None)") == ["uses settrace (traces (and can skip) the tests' lines)"]
+    assert scan.findings("%matplotlib inline\n!pip list") == [], "IPython syntax alone is not the student's get_ipython"
+    assert "uses get_ipython" in scan.findings("get_ipython().run_line_magic('time', '1')")[0]
+
+
+@pytest.mark.parametrize("code, found", [
+    ("scores = evaluate(model, test_x, test_y)", ["test_x", "test_y"]),
+    ("images = data['test_images'][:5]", ["test_images"]),
+    ("%time evaluate(model, test_x, val_y)", ["test_x"]),
+    ("%%timeit\nmodel(test_x)", ["test_x"]),
+    ("def f(:\n    test_y", ["test_y"]),  # broken code is read as text
+    ("print(val_x.shape)  # not test_x: the validation split", []),
+    ("print('test_x stays untouched')", []),
+    ("my_test_x = val_x", []),
+])
+def test_mentions_finds_names_and_keys_used_as_code(code, found):
+    assert scan.mentions(code, ("test_x", "test_y"), ("test_images", "test_labels")) == found
+
+
+def test_student_code_is_the_answers_and_the_added_cells():
+    nb = lesson("def f(x):\n    return x * x")
+    added = new_code_cell("print(f(3))", metadata={"student_added": True})
+    nb.cells += [added, new_markdown_cell("notes, not code")]
+    assert cells.student_code(nb) == [("f", "def f(x):\n    return x * x"), ("added cell 4", "print(f(3))")]
+
+
 def test_a_parse_spoiled_by_another_threads_is_tried_again(monkeypatch):
     real, failures = ast.parse, []
 

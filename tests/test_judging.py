@@ -185,6 +185,36 @@ def test_unreadable_data_cost_the_question_and_ask_a_person_to_look():
                                   "(ValueError))"] if flagged else []), outcome.flags
 
 
+def test_a_question_can_read_how_the_student_worked():
+    """Entries about the student's own cells, read in the grading process, are judged with the probe's."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from grader.questions import Question
+    from grader.scan import mentions
+
+    def uses_test(rec, code):
+        rec.record("where your code uses test_x", [where for where, src in code if mentions(src, ("test_x",))],
+                   kind="value")
+
+    def notebook(*answers):
+        given = new_code_cell("test_x = load()")  # the lesson's own cell: not the student's
+        cells = [new_code_cell(src, metadata={"nbgrader": {"grade_id": f"a{i}", "solution": True}} if i == 0
+                               else {"student_added": True}) for i, src in enumerate(answers)]
+        return new_notebook(cells=[given, *cells])
+
+    question = Question("q", None, reads_code=uses_test, label_hints={"uses test_x": "choose on validation data"})
+    probed = recorded(lambda rec: rec.claim("the model reaches the bar", True))
+    expected = {**probed, **question.code_record(notebook("x = val_x"))}
+    ref = reference_mod.Reference({"q": question.judging()}, {"q": expected}, {"q": []}, {"q": question})
+    data = {"q": npz({"entries": [{"label": "the model reaches the bar", "kind": "claim", "type": "bool", "value": True}]})}
+    honest = run.Outcome("s", "a", probe_data=dict(data), notebook=notebook("x = val_x", "print(val_x.shape)"))
+    assert ref.judge(honest, {"q": 3}).scores == {"q": (3, 3)}
+    peeked = run.Outcome("s", "a", probe_data=dict(data), notebook=notebook("x = val_x", "evaluate(model, test_x)"))
+    assert ref.judge(peeked, {"q": 3}).scores == {"q": (0, 3)}
+    verdict = judge.verdict(3, {**probed, **question.code_record(peeked.notebook)}, expected, question.judging())
+    assert verdict.message == "where your code uses test_x: got ['added cell 3'], which is not right: choose on validation data"
+
+
 def test_claims_and_dicts_say_which_part_is_wrong():
     ops = lambda t: sum(t[i] * 2 for i in range(len(t)))  # noqa: E731 (a Python loop: one op per element)
     fast = recorded(lambda rec: rec.call("total", lambda t: (t * 2).sum(), torch.ones(50), limit_ops=5))

@@ -151,6 +151,16 @@ def probe_trained_accuracy(rec):
               accuracy >= bar)
 
 
+def read_test_use(rec, code):
+    """Where the student's own code (answers, added cells) uses the test split: read here, outside the kernel.
+    The graded cell alone scores it, once; a choice made by looking at it makes that score optimistic."""
+    from grader.scan import mentions
+
+    places = [f"{where}: {', '.join(found)}" for where, source in code
+              if (found := mentions(source, ("test_x", "test_y"), ("test_images", "test_labels")))]
+    rec.record("where your own code uses the test split", places, kind="value")
+
+
 QUESTIONS = [
     Question("test_prepare", probe_prepare, check_dtype=True, shape_hints={
         (7 * 784,): "keep the batch dimension: reshape(len(images), -1)",
@@ -170,5 +180,7 @@ QUESTIONS = [
     Question("test_predict", probe_predict, check_dtype=True, shape_hints={
         (150, 10): "return the class index, the argmax over dim=1, not the scores",
         (10,): "the argmax goes over the classes, dim=1"}),
-    Question("test_trained_accuracy", probe_trained_accuracy),
+    Question("test_trained_accuracy", probe_trained_accuracy, reads_code=read_test_use, label_hints={
+        "uses the test split": "only the graded cell may use test_x, test_y or the test images and labels, once, "
+                               "at the end: make every choice on the validation split (val_x, val_y)"}),
 ]
