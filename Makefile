@@ -18,7 +18,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 endif
 endif
 
-.PHONY: lab test release figures autograde feedback grades student-pack bench clean
+.PHONY: lab test release figures autograde feedback report grades student-pack bench clean
 
 # A damaged .venv (bin/ deleted, moved, its Python gone, packages removed) is rebuilt from scratch: pip
 # would find the packages still in lib/ and never restore their scripts. Every goal but clean checks it first,
@@ -92,6 +92,11 @@ release-feedback: $(VENV)/.installed
 	@if [ -d "$(EXCHANGE)" ]; then \
 		for a in $(ASSIGNMENT); do $(call HAS,feedback); $(BIN)/nbgrader release_feedback "$$a" || exit 1; done; \
 	else echo "Feedback is in grading/feedback/. No exchange at $(EXCHANGE), so none was released (set NBGRADER_EXCHANGE)."; fi
+
+# After autograde: grading/report/index.html and a page per lesson (figures inline, opens offline), and the
+# same numbers as CSV beside them. ASSIGNMENT narrows it to some lessons.
+report: $(VENV)/.installed
+	$(BIN)/python -m grader.report $(ASSIGNMENT)
 
 grades: $(VENV)/.installed
 	$(BIN)/nbgrader export --to grading/grades.csv

@@ -21,7 +21,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from grader import assemble as asm
-from grader import cells, questions, reference, run, sandbox, sanitize
+from grader import cells, questions, reference, run, sandbox, sanitize, verdicts
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -33,7 +33,7 @@ class Course:
 
     source: Path  # solutions/
     release: Path  # notebooks/
-    grading: Path  # grading/: submitted/, autograded/, reports/
+    grading: Path  # grading/: submitted/, autograded/, verdicts/, reports/
     db_url: str
 
     @classmethod
@@ -185,6 +185,7 @@ def record(course, outcome):
             gb.find_comment(key, assignment, assignment, student).auto_comment = text
         gb.find_submission_notebook(assignment, assignment, student).flagged = bool(outcome.flags)
         gb.db.commit()
+    verdicts.save(course.grading, outcome, status_of(outcome))
 
 
 def status_of(outcome):

@@ -139,7 +139,8 @@ def needs_mnist(item):
 # each group runs whole on one worker. (xdist's own --dist loadgroup cannot be used: with this pytest it
 # groups nothing, as it renames node ids through an attribute pytest no longer reads.) The scheduler sees node
 # ids only, so the groups are named from them; check_groups compares them with the fixtures the tests use.
-BY_LESSON = {"tests/test_grading.py", "tests/test_giveaways.py", "tests/test_cuda.py", "tests/test_layout.py"}
+BY_LESSON = {"tests/test_grading.py", "tests/test_giveaways.py", "tests/test_cuda.py", "tests/test_layout.py",
+             "tests/test_report.py"}
 INSTRUCTOR = ("tests/test_instructor.py::", "tests/test_browser.py::test_instructor_",
               "tests/test_browser.py::test_student_outputs_cannot_run_script")
 SHARED_BY_LESSON = {"graded", "graded_class", "references", "released_course"}

@@ -350,6 +350,29 @@ def test_instructor_sees_autograded_scores_in_formgrader(instructor_lab, steps):
     steps.shot("formgrader-scores")
 
 
+def test_instructor_reads_the_class_report_offline(instructor_course, steps):
+    """`make report` after `make autograde`: the course page lists each student's total, and the lesson's page
+    opens from the disk, with no server, its figure loaded and no script run."""
+    course, _, _ = instructor_course
+    out = make(course, "report", assignment=LESSON)
+    assert "grading/report/index.html" in out, out
+    page = steps.page
+    hits = beacons(page)
+    page.goto((course / "grading" / "report" / "index.html").as_uri(), wait_until="load")
+    full = sum(submissions.test_cells(source(LESSON)).values())
+    for student, total in [("alice", full), ("bob", 0)]:
+        row = page.locator("tr", has_text=student).inner_text()
+        assert re.search(rf"\b{total:g}(\.0+)?\b", row), f"{student}'s row: {row!r}"
+    page.get_by_role("link", name=LESSON).click()
+    page.wait_for_load_state("load")
+    figure = page.locator("img").first
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=figure.element_handle())
+    playwright.expect(page.get_by_role("heading", name="Questions")).to_be_visible()
+    assert page.locator("tr").filter(has_text="test_").count() >= 3
+    steps.shot("lesson-report")
+    assert_nothing_ran(page, hits, "report")
+
+
 def beacons(page):
     """What the hostile outputs' script would leave if it ever ran: requests to /__pwned__/, in any frame."""
     hits = []

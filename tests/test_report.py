@@ -1,0 +1,78 @@
+"""`make report` on a synthetic class of 200 students per lesson: every number checked against the truth."""
+import csv
+from dataclasses import replace
+
+import pytest
+
+from grader import report, testing
+from grader.autograde import Course
+from lessons import REPO, lesson_mutants
+from synthetic_class import HOSTILE_FLAG, generate
+
+LESSONS = ["02_forward_pass", "03_numpy_interop"]  # a plain lesson, and one whose quiz gives credit per item
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def classes(tmp_path_factory, references, released_course):
+    """lesson -> (course, truth, report folder): the lesson's class graded into its own course, then reported;
+    once per lesson, on the worker that runs the lesson's group."""
+    cache = {}
+
+    def get(lesson):
+        if lesson not in cache:
+            root = testing.scratch_course(tmp_path_factory.mktemp(f"class-{lesson}"))
+            testing.copy_release(released_course(lesson), root, lesson)
+            course = replace(Course.at(root, release="release"), source=REPO / "solutions")
+            truth = generate(course, lesson, references(lesson), lesson_mutants(lesson))
+            report.write(course, root / "grading" / "report", [lesson])
+            cache[lesson] = course, truth, root / "grading" / "report"
+        return cache[lesson]
+
+    return get
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_question_numbers_match_the_truth(classes, lesson):
+    _, truth, folder = classes(lesson)
+    got = {r["question"]: r for r in rows(folder / f"{lesson}-questions.csv")}
+    for q in next(iter(truth.scores.values())):
+        scores = [s[q] for s in truth.scores.values()]
+        top = float(got[q]["max_points"])
+        assert int(got[q]["graded"]) == len(scores) == 200 - 4
+        assert float(got[q]["mean"]) == pytest.approx(sum(scores) / len(scores), abs=1e-3), q
+        assert float(got[q]["full_marks"]) == pytest.approx(sum(s >= top for s in scores) / len(scores), abs=1e-3), q
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_mistake_counts_and_hints_match_the_truth(classes, lesson):
+    _, truth, folder = classes(lesson)
+    want = {}
+    for mistakes in truth.mistakes.values():
+        for q, m in mistakes.items():
+            want[q, m] = want.get((q, m), 0) + 1
+    got = rows(folder / f"{lesson}-mistakes.csv")
+    assert {(r["question"], r["mistake"]): int(r["students"]) for r in got} == want
+    hints = {m.id: m.feedback for m in lesson_mutants(lesson)}
+    assert all(r["hint"] == hints[r["mistake"]] for r in got)
+    assert len(want) >= 5, "the class should make a variety of mistakes"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_review_late_ungraded_and_totals_match_the_truth(classes, lesson):
+    course, truth, folder = classes(lesson)
+    review = {r["student"]: r for r in rows(folder / f"{lesson}-review.csv")}
+    assert {s: r["reasons"] for s, r in review.items()} == {s: " | ".join(f) for s, f in truth.flags.items()}
+    assert all(r["notebook"].endswith(f"autograded/{s}/{lesson}/{lesson}.ipynb") for s, r in review.items())
+    late = {r["student"]: float(r["hours_late"]) for r in rows(folder / f"{lesson}-late.csv")}
+    assert late == pytest.approx(truth.late_hours) and late
+    totals = {r["student"]: float(r["total"]) for r in rows(folder / "course.csv")}
+    assert totals == pytest.approx({s: sum(q.values()) for s, q in truth.scores.items()})
+    page = (folder / f"{lesson}.html").read_text()
+    assert ", ".join(truth.ungraded) in page and len(truth.ungraded) == 5
+    assert "<script>" not in page and "&lt;script&gt;" in page and HOSTILE_FLAG.split("<")[0] in page
+    assert page.count('<img src="data:image/png;base64,') == 1, "the figures are inline: the page opens offline"
