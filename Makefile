@@ -18,7 +18,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 endif
 endif
 
-.PHONY: lab test release figures autograde feedback report grades student-pack bench clean
+.PHONY: lab test release figures autograde feedback report roster grades student-pack bench clean
 
 # A damaged .venv (bin/ deleted, moved, its Python gone, packages removed) is rebuilt from scratch: pip
 # would find the packages still in lib/ and never restore their scripts. Every goal but clean checks it first,
@@ -98,6 +98,12 @@ release-feedback: $(VENV)/.installed
 report: $(VENV)/.installed
 	$(BIN)/python -m grader.report $(ASSIGNMENT)
 
+# The class list into the gradebook: FILE is CSV with id and optionally first_name, last_name, email,
+# lms_user_id (Canvas's user id). Names then show in the Formgrader, the report and its exports.
+roster: $(VENV)/.installed
+	@test -n "$(FILE)" || { echo "usage: make roster FILE=students.csv (columns: id, first_name, last_name, email, lms_user_id)"; exit 2; }
+	$(BIN)/python -m grader.roster "$(FILE)"
+
 grades: $(VENV)/.installed
 	$(BIN)/nbgrader export --to grading/grades.csv
 	@echo "grades written to grading/grades.csv"
@@ -109,7 +115,7 @@ student-pack: $(VENV)/.installed
 
 # Benchmarks, never part of `make test`: both sides of each ratio in one run; tables land in docs/benchmarks.md.
 # Pick some with BENCH="training cnn" (seconds to minutes); grading takes about 40 min and suite about 16 on 2 cores.
-BENCH ?= training cnn feedback grading suite
+BENCH ?= training cnn feedback grading suite class_report
 bench: $(VENV)/.installed
 	for b in $(BENCH); do $(BIN)/python bench/$$b.py --write || exit 1; done
 

@@ -131,23 +131,54 @@ def _figure(lesson):
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def _cell(value):
+    """A value as a spreadsheet reads it, never as a formula: text starting with = + - @ gets a leading '."""
+    return f"'{value}" if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+
+
 def _csv(path, rows, fields):
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fields)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
 
 
-def course_rows(lessons):
-    """One row per student: each lesson's total (empty when not graded) and the course total."""
-    students = sorted({s for lesson in lessons for s in lesson.verdicts})
+def roster(course):
+    """student id -> {first_name, last_name, email, lms_user_id} from the gradebook (``make roster``)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        return {s.id: {"first_name": s.first_name or "", "last_name": s.last_name or "", "email": s.email or "",
+                       "lms_user_id": s.lms_user_id or ""} for s in gb.students}
+
+
+def course_rows(lessons, people):
+    """One row per student: their names, each lesson's total (empty when not graded) and the course total."""
+    students = sorted({s for lesson in lessons for s in lesson.verdicts} | set(people))
     rows = []
     for s in students:
-        row = {"student": s}
+        row = {"student": s, **{k: people.get(s, {}).get(k, "") for k in ("first_name", "last_name", "email")}}
         for lesson in lessons:
             row[lesson.name] = lesson.verdicts[s].total if s in lesson.verdicts else ""
-        row["total"] = sum(v for k, v in row.items() if k != "student" and v != "")
+        row["total"] = sum(row[lesson.name] for lesson in lessons if row[lesson.name] != "")
         rows.append(row)
+    return rows
+
+
+CANVAS_FIELDS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+
+def canvas_rows(lessons, people):
+    """Canvas's gradebook import: its five student columns, a column per lesson (a new assignment in Canvas,
+    named after the lesson), and the Points Possible row Canvas's own export starts with. Canvas matches a row
+    by its ID (the roster's lms_user_id) or its SIS Login ID (the course's student id); a blank score changes
+    nothing there."""
+    rows = [{"Student": "Points Possible", **{lesson.name: f"{lesson.max_total:g}" for lesson in lessons}}]
+    for row in course_rows(lessons, people):
+        person = people.get(row["student"], {})
+        name = ", ".join(n for n in (person.get("last_name"), person.get("first_name")) if n) or row["student"]
+        rows.append({"Student": name, "ID": person.get("lms_user_id", ""), "SIS Login ID": row["student"],
+                     **{lesson.name: row[lesson.name] for lesson in lessons}})
     return rows
 
 
@@ -167,8 +198,11 @@ def write(course, out, names):
         page = TEMPLATES.get_template("lesson.html.j2").render(
             lesson=lesson, figure=_figure(lesson) if lesson.verdicts else None, **tables)
         (out / f"{lesson.name}.html").write_text(page)
-    rows = course_rows(lessons)
-    _csv(out / "course.csv", rows, ["student", *[lesson.name for lesson in lessons], "total"])
+    people = roster(course)
+    rows = course_rows(lessons, people)
+    names = [lesson.name for lesson in lessons]
+    _csv(out / "course.csv", rows, ["student", "first_name", "last_name", "email", *names, "total"])
+    _csv(out / "canvas.csv", canvas_rows(lessons, people), CANVAS_FIELDS + names)
     index = out / "index.html"
     index.write_text(TEMPLATES.get_template("course.html.j2").render(
         lessons=lessons, rows=rows, summaries={lesson.name: question_rows(lesson) for lesson in lessons}))

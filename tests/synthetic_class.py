@@ -5,7 +5,7 @@ Each student answers each question right, with one of the lesson's known mistake
 all; the data each answer would record are the reference data (the solution's or the mutant's), judged by
 the real judge and written by the real ``autograde.record``. Some students are flagged for review (one with a
 flag that tries to run script in the instructor's browser), some submit late, some are not graded yet and
-one resubmitted after grading.
+one resubmitted after grading. The roster names every student, and two who never submitted.
 """
 import os
 import random
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import nbformat
 from nbgrader.api import Gradebook
 
-from grader import autograde, judge, probedata, run, verdicts
+from grader import autograde, judge, probedata, roster, run, verdicts
 
 DUE = datetime(2026, 3, 1, 17, 0, tzinfo=timezone.utc)
 HOSTILE_FLAG = "added cell 9: uses ctypes <script>alert('flag')</script>"
@@ -28,6 +28,7 @@ class Truth:
     flags: dict = field(default_factory=dict)  # student -> reasons to review
     late_hours: dict = field(default_factory=dict)  # student -> hours late
     ungraded: list = field(default_factory=list)
+    people: dict = field(default_factory=dict)  # student -> the roster's row: names, email, Canvas id
 
 
 def _unanswered(expected):
@@ -102,4 +103,12 @@ def generate(course, lesson, ref, mutants, students=200, seed=0):
             os.utime(folder / f"{lesson}.ipynb", (later, later))
             truth.ungraded.append(student)
     truth.ungraded.sort()
+    truth.people = {f"s{n:03d}": {"id": f"s{n:03d}", "first_name": FIRST[n % len(FIRST)], "last_name": LAST[n % len(LAST)],
+                                  "email": f"s{n:03d}@example.edu", "lms_user_id": str(5000 + n)}
+                    for n in range(students + 2)}  # two on the roster never submitted
+    roster.import_roster(course.db_url, list(truth.people.values()))
     return truth
+
+
+FIRST = ["Ada", "Grace", "Alan", "Katherine", "Edsger", "Barbara"]
+LAST = ["Lovelace", 'Hopper, "Amazing"', "Turing", "=Johnson", "Dijkstra", "Liskov"]  # a comma, quotes, a formula

@@ -40,3 +40,10 @@ def test_suite_benchmark_reads_pytests_durations_and_summary():
         "41.27", "call", "tests/test_grading.py::test_mutants[08_mnist_lab]")
     assert suite.SUMMARY.match("=== 533 passed, 7 skipped in 1277.12s (0:21:17) ===").groups() == (
         "533 passed, 7 skipped", "1277.12")
+
+
+def test_class_report_benchmark_builds_every_page(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "class_report.py"), "--students", "3", "--lessons",
+                           "02_forward_pass", "--repeats", "1"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| every page and CSV |" in proc.stdout, proc.stdout

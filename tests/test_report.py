@@ -70,9 +70,30 @@ def test_review_late_ungraded_and_totals_match_the_truth(classes, lesson):
     assert all(r["notebook"].endswith(f"autograded/{s}/{lesson}/{lesson}.ipynb") for s, r in review.items())
     late = {r["student"]: float(r["hours_late"]) for r in rows(folder / f"{lesson}-late.csv")}
     assert late == pytest.approx(truth.late_hours) and late
-    totals = {r["student"]: float(r["total"]) for r in rows(folder / "course.csv")}
-    assert totals == pytest.approx({s: sum(q.values()) for s, q in truth.scores.items()})
+    course_rows = rows(folder / "course.csv")
+    graded = {r["student"]: float(r["total"]) for r in course_rows if r[lesson] != ""}
+    assert graded == pytest.approx({s: sum(q.values()) for s, q in truth.scores.items()})
+    assert {r["student"] for r in course_rows} == set(truth.people), "everyone on the roster has a row"
     page = (folder / f"{lesson}.html").read_text()
     assert ", ".join(truth.ungraded) in page and len(truth.ungraded) == 5
     assert "<script>" not in page and "&lt;script&gt;" in page and HOSTILE_FLAG.split("<")[0] in page
     assert page.count('<img src="data:image/png;base64,') == 1, "the figures are inline: the page opens offline"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_the_canvas_file_has_canvas_columns_and_the_true_scores(classes, lesson):
+    _, truth, folder = classes(lesson)
+    with open(folder / "canvas.csv", newline="") as f:
+        header, points, *students = list(csv.reader(f))
+    assert header == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", lesson]
+    assert points[0] == "Points Possible" and float(points[5]) == sum(report.load(
+        classes(lesson)[0], lesson).questions.values())
+    got = {row[3]: row for row in students}
+    assert set(got) == set(truth.people)
+    for student, person in truth.people.items():
+        name, canvas_id, _, _, _, score = got[student]
+        shown = f"{person['last_name']}, {person['first_name']}"
+        assert name == ("'" + shown if shown.startswith("=") else shown), "a formula stays text"
+        assert canvas_id == person["lms_user_id"]
+        want = truth.scores.get(student)
+        assert (float(score) == pytest.approx(sum(want.values()))) if want is not None else score == ""
