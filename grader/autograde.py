@@ -21,7 +21,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from grader import assemble as asm
-from grader import cells, questions, reference, run, sandbox, sanitize, verdicts
+from grader import cells, deadlines, questions, reference, run, sandbox, sanitize, verdicts
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -35,6 +35,11 @@ class Course:
     release: Path  # notebooks/
     grading: Path  # grading/: submitted/, autograded/, verdicts/, reports/
     db_url: str
+
+    @property
+    def root(self):
+        """The course folder: grading/'s parent, where deadlines.toml lives."""
+        return self.grading.parent
 
     @classmethod
     def at(cls, root, db_url=None, release="notebooks"):
@@ -153,8 +158,10 @@ def _result(future, task, failed):
         return failed(task, f"{type(error).__name__}: {error}")
 
 
-def record(course, outcome):
-    """Write one Outcome: gradebook scores, the autograded notebook, nothing else touched."""
+def record(course, outcome, due=None):
+    """Write one Outcome: gradebook scores and late penalty, the autograded notebook, its verdict file.
+    ``due``: the course's deadlines.Deadlines (read from deadlines.toml when not given)."""
+    due = due if due is not None else deadlines.load(course.root)
     assignment, student = outcome.assignment, outcome.student
     folder = course.grading / "autograded" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
@@ -175,17 +182,25 @@ def record(course, outcome):
     extra = {"timestamp": timestamp.read_text().strip()} if timestamp.is_file() else {}
     with Gradebook(course.db_url) as gb, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own add_submission trips SQLAlchemy's autoflush notice
+        if assignment in due.due:
+            gb.update_or_create_assignment(assignment, duedate=due.due[assignment])
         gb.update_or_create_student(student)
-        gb.update_or_create_submission(assignment, student, **extra)
+        submission = gb.update_or_create_submission(assignment, student, **extra)
+        submission.extension = due.extensions.get((student, assignment))
         for key, (score, _) in outcome.scores.items():
             grade = gb.find_grade(key, assignment, assignment, student)
             grade.auto_score = score
             grade.needs_manual_grade = grade.manual_score is not None or score is None
         for key, text in outcome.comments.items():
             gb.find_comment(key, assignment, assignment, student).auto_comment = text
-        gb.find_submission_notebook(assignment, assignment, student).flagged = bool(outcome.flags)
+        notebook = gb.find_submission_notebook(assignment, assignment, student)
+        notebook.flagged = bool(outcome.flags)
         gb.db.commit()
-    verdicts.save(course.grading, outcome, status_of(outcome))
+        late = submission.total_seconds_late
+        penalty = due.penalty(student, notebook.score, late)
+        notebook.late_submission_penalty = penalty or None  # where nbgrader keeps it: the Formgrader shows it
+        gb.db.commit()
+    verdicts.save(course.grading, outcome, status_of(outcome), late, penalty)
 
 
 def status_of(outcome):
@@ -218,6 +233,7 @@ def autograde(course, assignment, workers=None, scheduler=None, limits=None, log
         raise ValueError(f"{questions.path(course.source, assignment)} has no question for {missing}: every graded "
                          "test cell needs a probe there (README, For authors)")
     points = {q: top for q, (_, top) in run.zero_scores(source).items()}
+    due = deadlines.load(course.root)  # a broken deadlines.toml stops the run here, saying what to fix
     judged = None  # answers as data: judged here, against the reference (an assignment with no questions has none)
     if cells.questions(source):
         judged = reference.build(course, assignment, reference_runner(course, assignment, limits, workers, scheduler),
@@ -233,7 +249,7 @@ def autograde(course, assignment, workers=None, scheduler=None, limits=None, log
             if judged:
                 judged.judge(outcome, points)
             try:
-                record(course, outcome)
+                record(course, outcome, due)
             except Exception as error:  # e.g. a student the gradebook cannot take: report it, go on
                 outcome.flags.append(f"not recorded in the gradebook: {type(error).__name__}: {error}")
             top = sum(t for _, t in outcome.scores.values())

@@ -36,7 +36,6 @@ class Lesson:
     questions: dict  # grade_id -> max points, in the notebook's order
     hints: dict  # known mistake id -> the hint a student with that mistake read
     verdicts: dict  # student -> verdicts.Verdict
-    late: dict  # student -> seconds late, for late submissions only
     ungraded: list  # students whose newest submission has no verdict yet
 
     @property
@@ -53,30 +52,13 @@ def _submitted(course, name):
     return out
 
 
-def _lateness(course, name, students):
-    """student -> seconds late (> 0), from the gradebook's due dates and extensions."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    late = {}
-    with Gradebook(course.db_url) as gb:
-        for student in students:
-            try:
-                seconds = gb.find_submission(name, student).total_seconds_late
-            except MissingEntry:
-                continue
-            if seconds and seconds > 0:
-                late[student] = float(seconds)
-    return late
-
-
 def load(course, name):
     source = nbformat.read(str(course.source / name / f"{name}.ipynb"), as_version=4)
     found = verdicts.load(course.grading, name)
     submitted = _submitted(course, name)
     ungraded = sorted(s for s, when in submitted.items() if s not in found or found[s].mtime < when)
     return Lesson(name, {q: top for q, (_, top) in run.zero_scores(source).items()},
-                  {m.id: m.feedback for m in reference.lesson_mutants(course, name, source)}, found,
-                  _lateness(course, name, found) if found else {}, ungraded)
+                  {m.id: m.feedback for m in reference.lesson_mutants(course, name, source)}, found, ungraded)
 
 
 def question_rows(lesson):
@@ -106,7 +88,9 @@ def review_rows(course, lesson):
 
 
 def late_rows(lesson):
-    return [{"student": s, "hours_late": round(seconds / 3600, 2)} for s, seconds in sorted(lesson.late.items())]
+    """Submissions past their due date (and the student's extension), with the points the penalty took."""
+    return [{"student": s, "hours_late": round(v.seconds_late / 3600, 2), "penalty": round(v.late_penalty, 3)}
+            for s, v in sorted(lesson.verdicts.items()) if v.seconds_late > 0]
 
 
 def _figure(lesson):
@@ -193,7 +177,7 @@ def write(course, out, names):
         for kind, rows in tables.items():
             fields = {"questions": ["question", "max_points", "graded", "mean", "full_marks"],
                       "mistakes": ["question", "mistake", "students", "hint"],
-                      "review": ["student", "reasons", "notebook"], "late": ["student", "hours_late"]}[kind]
+                      "review": ["student", "reasons", "notebook"], "late": ["student", "hours_late", "penalty"]}[kind]
             _csv(out / f"{lesson.name}-{kind}.csv", rows, fields)
         page = TEMPLATES.get_template("lesson.html.j2").render(
             lesson=lesson, figure=_figure(lesson) if lesson.verdicts else None, **tables)

@@ -68,11 +68,14 @@ def test_review_late_ungraded_and_totals_match_the_truth(classes, lesson):
     review = {r["student"]: r for r in rows(folder / f"{lesson}-review.csv")}
     assert {s: r["reasons"] for s, r in review.items()} == {s: " | ".join(f) for s, f in truth.flags.items()}
     assert all(r["notebook"].endswith(f"autograded/{s}/{lesson}/{lesson}.ipynb") for s, r in review.items())
-    late = {r["student"]: float(r["hours_late"]) for r in rows(folder / f"{lesson}-late.csv")}
-    assert late == pytest.approx(truth.late_hours) and late
+    late = {r["student"]: (float(r["hours_late"]), float(r["penalty"])) for r in rows(folder / f"{lesson}-late.csv")}
+    assert late == {s: (pytest.approx(h, abs=0.01), pytest.approx(truth.penalty[s], abs=1e-3))
+                    for s, h in truth.late_hours.items()}
+    assert "s004" not in late and late["s006"][1] == 0, "an extension and the grace period count"
+    assert any(p > 0 for _, p in late.values())
     course_rows = rows(folder / "course.csv")
     graded = {r["student"]: float(r["total"]) for r in course_rows if r[lesson] != ""}
-    assert graded == pytest.approx({s: sum(q.values()) for s, q in truth.scores.items()})
+    assert graded == pytest.approx({s: sum(q.values()) - truth.penalty.get(s, 0) for s, q in truth.scores.items()})
     assert {r["student"] for r in course_rows} == set(truth.people), "everyone on the roster has a row"
     page = (folder / f"{lesson}.html").read_text()
     assert ", ".join(truth.ungraded) in page and len(truth.ungraded) == 5
@@ -96,4 +99,5 @@ def test_the_canvas_file_has_canvas_columns_and_the_true_scores(classes, lesson)
         assert name == ("'" + shown if shown.startswith("=") else shown), "a formula stays text"
         assert canvas_id == person["lms_user_id"]
         want = truth.scores.get(student)
-        assert (float(score) == pytest.approx(sum(want.values()))) if want is not None else score == ""
+        total = sum(want.values()) - truth.penalty.get(student, 0) if want is not None else None
+        assert (float(score) == pytest.approx(total)) if want is not None else score == ""
