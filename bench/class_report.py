@@ -47,6 +47,7 @@ def main():
         root = testing.scratch_course(work / "course")
         for name in ("solutions", "tests"):  # the lessons, and their known mistakes' hints, as a course has them
             (root / name).symlink_to(REPO / name)
+        (root / "notebooks").symlink_to(root / "release")  # where a course keeps its release
         course = replace(autograde.Course.at(root, release="release"), source=REPO / "solutions")
         repo_course = autograde.Course(REPO / "solutions", REPO / "notebooks", REPO / "grading", None)
         start = time.perf_counter()

@@ -2,8 +2,8 @@
 
 HTML pages that open offline (their figures are inline), and the same numbers as CSV for spreadsheets:
 each question's score distribution, mean and share of full marks; the known mistakes students made, with
-their counts and the hint each student saw; the submissions to review and why; late submissions; and
-submissions not graded yet. Everything comes from the grading folders and the gradebook; student ids,
+their counts and the hint each student saw; the submissions to review and why; late submissions;
+submissions not graded yet; and pairs of submissions whose code is alike (grader.similarity). Everything comes from the grading folders and the gradebook; student ids,
 flags and file names are untrusted text, escaped on every page.
 """
 import argparse
@@ -19,7 +19,7 @@ import jinja2
 import matplotlib
 import nbformat
 
-from grader import reference, run, verdicts
+from grader import reference, run, similarity, verdicts
 from grader.autograde import Course
 
 matplotlib.use("Agg")
@@ -172,15 +172,20 @@ def write(course, out, names):
     lessons = [load(course, name) for name in names]
     lessons = [lesson for lesson in lessons if lesson.verdicts or lesson.ungraded]
     for lesson in lessons:
+        similar = similarity.lesson_pairs(course, lesson.name, sorted(lesson.verdicts))
         tables = {"questions": question_rows(lesson), "mistakes": mistake_rows(lesson),
-                  "review": review_rows(course, lesson), "late": late_rows(lesson)}
+                  "review": review_rows(course, lesson), "late": late_rows(lesson),
+                  "similar": [{"student_a": p.students[0], "student_b": p.students[1],
+                               "similarity": round(p.similarity, 3), "shared": p.shared} for p in similar]}
         for kind, rows in tables.items():
             fields = {"questions": ["question", "max_points", "graded", "mean", "full_marks"],
                       "mistakes": ["question", "mistake", "students", "hint"],
-                      "review": ["student", "reasons", "notebook"], "late": ["student", "hours_late", "penalty"]}[kind]
+                      "review": ["student", "reasons", "notebook"], "late": ["student", "hours_late", "penalty"],
+                      "similar": ["student_a", "student_b", "similarity", "shared"]}[kind]
             _csv(out / f"{lesson.name}-{kind}.csv", rows, fields)
         page = TEMPLATES.get_template("lesson.html.j2").render(
-            lesson=lesson, figure=_figure(lesson) if lesson.verdicts else None, **tables)
+            lesson=lesson, figure=_figure(lesson) if lesson.verdicts else None, pairs=similar,
+            threshold=similarity.THRESHOLD, **tables)
         (out / f"{lesson.name}.html").write_text(page)
     people = roster(course)
     rows = course_rows(lessons, people)

@@ -24,7 +24,9 @@ def test_environment_yml_lists_the_pip_requirements():
     pip = {requirement(s) for s in project["dependencies"] + project["optional-dependencies"]["test"]}
     pip = {(CONDA_NAMES.get(name, name), c) for name, c in pip}
     env = yaml.safe_load((REPO / "environment.yml").read_text())
-    conda = {requirement(s) for s in env["dependencies"] if isinstance(s, str)} - {("python", ">=3.10"), ("pip", "")}
+    from_pip = [s for d in env["dependencies"] if isinstance(d, dict) for s in d.get("pip", []) if not s.startswith("-")]
+    conda = {requirement(s) for s in env["dependencies"] + from_pip if isinstance(s, str)} - {
+        ("python", ">=3.10"), ("pip", "")}
     assert conda == pip, f"only in environment.yml: {conda - pip}; only in pyproject.toml: {pip - conda}"
     python = f">={project['requires-python'].removeprefix('>=')}"
     assert ("python", python) in {requirement(s) for s in env["dependencies"] if isinstance(s, str)}

@@ -2,9 +2,10 @@
 import csv
 from dataclasses import replace
 
+import nbformat
 import pytest
 
-from grader import report, testing
+from grader import report, similarity, testing
 from grader.autograde import Course
 from lessons import REPO, lesson_mutants
 from synthetic_class import HOSTILE_FLAG, generate
@@ -101,3 +102,22 @@ def test_the_canvas_file_has_canvas_columns_and_the_true_scores(classes, lesson)
         want = truth.scores.get(student)
         total = sum(want.values()) - truth.penalty.get(student, 0) if want is not None else None
         assert (float(score) == pytest.approx(total)) if want is not None else score == ""
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_planted_copies_are_found_and_independent_work_is_not_paired(classes, lesson):
+    _, truth, folder = classes(lesson)
+    found = {(r["student_a"], r["student_b"]) for r in rows(folder / f"{lesson}-similar.csv")}
+    planted = {tuple(sorted(pair)) for pair in truth.copies}
+    assert len(planted) == 10 and len(found & planted) >= 0.95 * len(planted), sorted(planted - found)
+    assert len(found - planted) <= 2, f"independent students paired: {sorted(found - planted)}"
+    page = (folder / f"{lesson}.html").read_text()
+    a, b = sorted(planted)[0]
+    assert f"{a} and {b}:" in page and "<mark>" in page, "each pair is shown side by side, the shared code marked"
+
+
+def test_shared_code_is_marked_and_everything_else_escaped():
+    code = "x = '<script>'\ny = 1"
+    assert similarity._marked(code, ([0], [14])) == "<mark>x = &#x27;&lt;script&gt;&#x27;</mark>\ny = 1"
+    assert similarity.pairs({"a": "", "b": "print(1)"}, similarity.boilerplate(
+        nbformat.v4.new_notebook(), nbformat.v4.new_notebook())) == [], "empty or tiny code pairs with nobody"
