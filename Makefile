@@ -18,7 +18,7 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 endif
 endif
 
-.PHONY: lab test release figures autograde feedback report roster grades student-pack bench clean
+.PHONY: lab test release figures autograde feedback report roster instant grades student-pack bench clean
 
 # A damaged .venv (bin/ deleted, moved, its Python gone, packages removed) is rebuilt from scratch: pip
 # would find the packages still in lib/ and never restore their scripts. Every goal but clean checks it first,
@@ -103,6 +103,11 @@ report: $(VENV)/.installed
 roster: $(VENV)/.installed
 	@test -n "$(FILE)" || { echo "usage: make roster FILE=students.csv (columns: id, first_name, last_name, email, lms_user_id)"; exit 2; }
 	$(BIN)/python -m grader.roster "$(FILE)"
+
+# Opt-in: grade each submission as it arrives in the exchange and release its feedback (PER_HOUR gradings per
+# student per hour, default 3; ONCE=1 looks once and stops). Runs until stopped; off unless you start it.
+instant: $(VENV)/.installed
+	$(BIN)/python -m grader.instant $(ASSIGNMENT) $(if $(PER_HOUR),--per-hour $(PER_HOUR)) $(if $(ONCE),--once)
 
 grades: $(VENV)/.installed
 	$(BIN)/nbgrader export --to grading/grades.csv

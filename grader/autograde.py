@@ -65,12 +65,15 @@ def _lesson(course, assignment):
         q: question.probe_source() for q, question in lesson.items()}
 
 
-def tasks(course, assignment, limits=sandbox.Limits(), env=None, data_dirs=()):
-    """Yield one ``run.Task`` per student folder in grading/submitted/<student>/<assignment>/, read on demand."""
+def tasks(course, assignment, limits=sandbox.Limits(), env=None, data_dirs=(), students=None):
+    """Yield one ``run.Task`` per student folder in grading/submitted/<student>/<assignment>/, read on demand;
+    only ``students``' when given."""
     source, released, assignment_files, probes = _lesson(course, assignment)
     release = course.release / assignment
     released_files = frozenset(str(p.relative_to(release)) for p in release.rglob("*") if p.is_file())
     for folder in sorted((course.grading / "submitted").glob(f"*/{assignment}")):
+        if students is not None and folder.parent.name not in students:
+            continue
         # Only notebooks are read (at most one byte past the size limit); other files are only listed.
         submission = {str(p.relative_to(folder)): _head(p) if p.suffix == ".ipynb" else b""
                       for p in folder.rglob("*") if p.is_file()}
@@ -210,8 +213,9 @@ def status_of(outcome):
 REPORT_FIELDS = ["student", "score", "max_score", "status", "seconds", "notes", "review", "mistakes"]
 
 
-def autograde(course, assignment, workers=None, scheduler=None, limits=None, log=print):
-    """Grade all of ``assignment``'s submissions; write the gradebook, autograded notebooks and a report.
+def autograde(course, assignment, workers=None, scheduler=None, limits=None, log=print, students=None):
+    """Grade all of ``assignment``'s submissions (``students``' only, when given); write the gradebook,
+    autograded notebooks and a report.
 
     Returns student -> Outcome (without notebooks). Every submission gets a row in
     grading/reports/<assignment>.csv, with notes for the student and reasons to review.
@@ -238,7 +242,7 @@ def autograde(course, assignment, workers=None, scheduler=None, limits=None, log
     if cells.questions(source):
         judged = reference.build(course, assignment, reference_runner(course, assignment, limits, workers, scheduler),
                                  log)
-    task_list = tasks(course, assignment, limits, *kernel_settings())  # a generator: read as workers free up
+    task_list = tasks(course, assignment, limits, *kernel_settings(), students)  # read as workers free up
     results = {}
     report = course.grading / "reports" / f"{assignment}.csv"
     report.parent.mkdir(parents=True, exist_ok=True)

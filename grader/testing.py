@@ -1,10 +1,8 @@
 """The grader as the test suite and the benchmarks drive it: scratch courses, nbgrader commands, whole
 classes graded from notebooks in memory. Never imported by the grader itself."""
 import html
-import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -12,7 +10,8 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from grader import release
-from grader.autograde import BIN, REPO, Course, autograde
+from grader.autograde import REPO, Course, autograde
+from grader.commands import nbgrader  # noqa: F401 (tests run nbgrader commands through here)
 
 
 @dataclass
@@ -38,22 +37,6 @@ class Result:
     def lost(self):
         """Test cells that scored less than full points."""
         return sorted(key for key, (score, top) in self.scores.items() if score < top)
-
-
-def nbgrader(root, *args, check=True, threads=None, merged=False):
-    """Run an nbgrader command in ``root``; on failure raise with its output.
-
-    ``threads`` caps the CPU threads each notebook kernel's PyTorch uses (OMP_NUM_THREADS). ``merged`` puts
-    its log (stderr) into its stdout, in the order they were written.
-    """
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", PYTHONUNBUFFERED="1")
-    if threads is not None:
-        env["OMP_NUM_THREADS"] = str(threads)
-    proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=root, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT if merged else subprocess.PIPE, text=True)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def scratch_course(root, exchange=None, config=()):

@@ -148,7 +148,7 @@ SHARED_BY_LESSON = {"graded", "graded_class", "references", "released_course"}
 # order; by default xdist puts the groups with the most tests first); the others keep their order.
 LONGEST = ["tests/test_bad_submissions.py", "tests/test_browser.py", "tests/test_grading_at_scale.py",
            "tests/test_validate.py", "lesson-08_mnist_lab", "instructor-course", "lesson-07_generalization",
-           "lesson-06_optimizers", "tests/test_setup.py", "lesson-01_tensors",
+           "lesson-06_optimizers", "tests/test_setup.py", "tests/test_instant.py", "lesson-01_tensors",
            "lesson-04_backprop_vs_autograd", "lesson-05_nn_module", "lesson-03_numpy_interop", "lesson-02_forward_pass",
            "tests/test_flood_memory.py"]
 
