@@ -1,5 +1,6 @@
 """`make report` on a synthetic class of 200 students per lesson: every number checked against the truth."""
 import csv
+from pathlib import Path
 from dataclasses import replace
 
 import nbformat
@@ -121,3 +122,24 @@ def test_shared_code_is_marked_and_everything_else_escaped():
     assert similarity._marked(code, ([0], [14])) == "<mark>x = &#x27;&lt;script&gt;&#x27;</mark>\ny = 1"
     assert similarity.pairs({"a": "", "b": "print(1)"}, similarity.boilerplate(
         nbformat.v4.new_notebook(), nbformat.v4.new_notebook())) == [], "empty or tiny code pairs with nobody"
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium: apt-get install chromium")
+@pytest.mark.parametrize("lesson", LESSONS[:1])
+def test_the_class_report_opens_in_a_browser_with_its_figure_and_no_script_run(classes, lesson):
+    """The 200-student page, a flag with a <script> in it included, from the disk: figure loaded, nothing run."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the [test] extra has it)")
+    _, truth, folder = classes(lesson)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto((folder / f"{lesson}.html").as_uri(), wait_until="load")
+        figure = page.locator("img").first
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=figure.element_handle())
+        assert page.get_by_text(HOSTILE_FLAG).count() == 1, "the flag is shown as text"
+        assert page.locator("mark").count() > 0 and page.locator(".pair").count() >= len(truth.copies)
+        page.wait_for_timeout(500)
+        browser.close()
+    assert not dialogs, f"a flag's script ran in the report: {dialogs}"
