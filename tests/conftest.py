@@ -99,7 +99,7 @@ HOSTILE = "outputs-run-script"  # in tests/bad_submissions/02_forward_pass.yml: 
 @pytest.fixture(scope="session")
 def instructor_course(tmp_path_factory):
     """(a copy of the course, the output of its `make feedback`, the empty exchange it was given): released,
-    three submissions collected (timestamps and secrets as `nbgrader collect` leaves them), graded by `make
+    its class list imported (`make roster`), three submissions collected (timestamps and secrets as `nbgrader collect` leaves them), graded by `make
     autograde` and their feedback written, with the make targets; mallory's outputs try to run script in the
     instructor's browser. test_instructor and the browser's instructor tests share it."""
     from test_bad_submissions import CORPUS, build
@@ -111,6 +111,10 @@ def instructor_course(tmp_path_factory):
     hostile, = [build(e, {}) for e in CORPUS if e["id"] == HOSTILE]
     submit(course, lesson, {"alice": submissions.completed(released(lesson), source(lesson)), "bob": released(lesson),
                             "mallory": nbformat.reads(hostile[f"{lesson}.ipynb"], as_version=4)})
+    roster = home / "students.csv"  # the class list, so the Formgrader and the report show names
+    roster.write_text("id,first_name,last_name,email\nalice,Alice,Liddell,alice@example.edu\n"
+                      "bob,Bob,Kahn,bob@example.edu\nmallory,Mallory,Evans,mallory@example.edu\n")
+    make(course, "roster", assignment=lesson, FILE=str(roster))
     for student in ["alice", "bob", "mallory"]:  # beside a collected submission: releasing feedback needs them
         folder = course / "grading" / "submitted" / student / lesson
         (folder / "timestamp.txt").write_text("2024-01-15 10:00:00.000000 UTC")

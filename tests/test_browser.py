@@ -345,6 +345,7 @@ def test_instructor_sees_autograded_scores_in_formgrader(instructor_lab, steps):
     alice = frame.locator("#main-table tr", has_text="alice").inner_text()
     full = sum(submissions.test_cells(source(LESSON)).values())
     assert re.search(rf"\b{full:g}(\.0+)?\s*/\s*{full:g}", alice), f"alice's row: {alice!r}"
+    assert "Liddell" in alice and "Alice" in alice and "None" not in alice, f"`make roster` names her: {alice!r}"
     bob = frame.locator("#main-table tr", has_text="bob").inner_text()
     assert re.search(rf"\b0(\.0+)?\s*/\s*{full:g}", bob), f"bob's row: {bob!r}"
     steps.shot("formgrader-scores")

@@ -30,5 +30,7 @@ def test_release_autograde_feedback_grades(instructor_course):
     assert len(list((exchange / "pytorch-course" / "feedback").glob("*.html"))) == len(STUDENTS), "one page per student"
 
     make(course, "grades", assignment=LESSON)
-    rows = {r["student_id"]: float(r["score"]) for r in csv.DictReader(open(course / "grading" / "grades.csv"))}
+    exported = list(csv.DictReader(open(course / "grading" / "grades.csv")))
+    rows = {r["student_id"]: float(r["score"]) for r in exported}
     assert rows == {student: sum(points.values()) if full else 0.0 for student, full in STUDENTS.items()}
+    assert {r["student_id"]: r["last_name"] for r in exported}["alice"] == "Liddell", "`make roster` names them"
