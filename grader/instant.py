@@ -5,10 +5,11 @@ Every ``--poll`` seconds it collects what arrived in the exchange (``nbgrader co
 each student whose newest submission is not graded yet (in its sandbox, like ``make autograde``), writes
 their feedback and releases it, so the student fetches it from the Assignments tab. A student is graded at
 most ``--per-hour`` times in any hour: a submission past that waits, and is graded (the newest one) once the
-hour allows. One grading run at a time, so no student is ever graded twice at once. What it did is kept in
-grading/instant.json.
+hour allows. One grading run at a time, even with two copies of this running (a lock file), so no student
+is ever graded twice at once. What it did is kept in grading/instant.json.
 """
 import argparse
+import fcntl
 import json
 import sys
 import time
@@ -58,7 +59,19 @@ def save_state(course, state):
 
 
 def step(course, assignments, per_hour, log=print, now=None):
-    """One poll: collect, grade what is due, release its feedback. Returns {assignment: graded students}."""
+    """One poll: collect, grade what is due, release its feedback. Returns {assignment: graded students},
+    or None when another run holds the lock (two services, or cron starting one while one is running)."""
+    course.grading.mkdir(parents=True, exist_ok=True)
+    with open(course.grading / "instant.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("another `make instant` is grading this course: this one leaves it to that one")
+            return None
+        return _step(course, assignments, per_hour, log, now)
+
+
+def _step(course, assignments, per_hour, log, now):
     state, done = load_state(course), {}
     for assignment in assignments:
         nbgrader(course.root, "collect", "--update", assignment)

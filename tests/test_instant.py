@@ -1,5 +1,6 @@
 """Instant grading (`make instant`): a student submits and fetches feedback with no instructor step, and
 the hourly limit per student holds."""
+import fcntl
 import getpass
 from datetime import datetime, timedelta, timezone
 
@@ -7,6 +8,7 @@ import nbformat
 
 from course_copy import copy_course, make
 from grader import instant, submissions, testing
+from grader.autograde import Course
 from lessons import released, source
 
 LESSON = "02_forward_pass"
@@ -20,6 +22,16 @@ def test_the_hourly_limit_lets_a_waiting_submission_through_once_the_hour_allows
     grade, waiting = instant.due(state, LESSON, arrived, NOW, per_hour=2)
     assert grade == ["bob", "cy"] and waiting == {"ada": NOW + timedelta(minutes=10)}
     assert instant.due(state, LESSON, {"ada": "t1"}, NOW, 2) == ([], {}), "a graded submission is not graded again"
+
+
+def test_two_instant_graders_never_grade_at_once(tmp_path):
+    course = Course.at(tmp_path)
+    (tmp_path / "grading").mkdir()
+    said = []
+    with open(tmp_path / "grading" / "instant.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another run is grading
+        assert instant.step(course, [LESSON], 3, log=said.append) is None
+    assert said == ["another `make instant` is grading this course: this one leaves it to that one"]
 
 
 def test_a_student_submits_and_fetches_feedback_without_the_instructor(tmp_path, monkeypatch):
