@@ -3,8 +3,9 @@
 HTML pages that open offline (their figures are inline), and the same numbers as CSV for spreadsheets:
 each question's score distribution, mean and share of full marks; the known mistakes students made, with
 their counts and the hint each student saw; the submissions to review and why; late submissions;
-submissions not graded yet; and pairs of submissions whose code is alike (grader.similarity). Everything comes from the grading folders and the gradebook; student ids,
-flags and file names are untrusted text, escaped on every page.
+submissions not graded yet; and pairs of submissions whose code is alike (grader.similarity). Everything
+comes from the grading folders (grading/verdicts/, the autograded notebooks) and the gradebook's roster;
+student ids, names, flags and code are untrusted text, escaped on every page.
 """
 import argparse
 import base64
