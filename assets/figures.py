@@ -139,7 +139,7 @@ def shared_memory():
     name(3.5, 3.2, "t = torch.from_numpy(a)")
     for x in (0.8, 3.5):
         ax.add_patch(FancyArrowPatch((x, 2.95), (2.1, 1.85), arrowstyle="-|>", mutation_scale=14, color=INK))
-    ax.text(2.1, 0.55, "one buffer: t.mul_(2) changes a", ha="center", fontsize=11)
+    ax.text(2.1, 0.55, "one buffer: an in-place change to t changes a", ha="center", fontsize=11)
     buffer(6.3, 1.2, ["0.", "2.", "4.", "6."], OUTPUT)
     name(7.5, 3.2, "c = torch.tensor(a)")
     ax.add_patch(FancyArrowPatch((7.5, 2.95), (7.5, 1.85), arrowstyle="-|>", mutation_scale=14, color=INK))
